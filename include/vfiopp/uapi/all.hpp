@@ -1,0 +1,3 @@
+// vfiopp/uapi/all.hpp - every layout mirror: mainline VFIO and iommufd, and the 2020 proposal's two revisions.
+#pragma once
+#include <vfiopp/uapi/vfio.hpp>
