@@ -82,7 +82,7 @@ if [ ! -f "$CACHE/debian-kernel/.done" ]; then
   KPKG=$(apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/ {print $2; exit}')
   [ -n "$KPKG" ] || die "cannot resolve linux-image-amd64 to a kernel package"
   log "downloading $KPKG (unpacked into the cache, not installed)"
-  (cd "$CACHE/debs" && apt-get download -qq "$KPKG") || die "apt-get download $KPKG failed"
+  (cd "$CACHE/debs" && apt-get -o APT::Sandbox::User=root download -qq "$KPKG") || die "apt-get download $KPKG failed"
   rm -rf "$CACHE/debian-kernel" && mkdir -p "$CACHE/debian-kernel"
   dpkg -x "$CACHE"/debs/"$KPKG"_*.deb "$CACHE/debian-kernel" || die "dpkg -x $KPKG failed"
   echo "$KPKG" > "$CACHE/debian-kernel/.done"
@@ -90,7 +90,7 @@ fi
 
 # trixie-backports through a private apt state dir: linux-libc-dev 7.3 and linux-source-7.3
 APTD=$CACHE/apt-trixie
-APTO=(-o Dir::Etc::sourcelist=$APTD/sources.list -o Dir::Etc::sourceparts=/nonexistent
+APTO=(-o APT::Sandbox::User=root -o Dir::Etc::sourcelist=$APTD/sources.list -o Dir::Etc::sourceparts=/nonexistent
       -o Dir::State::Lists=$APTD/lists -o Dir::State::status=$APTD/status -o Dir::Cache=$APTD/cache
       -o APT::Architecture=amd64 -o Debug::NoLocking=1)
 trixie_ready() { [ -f "$CACHE/hdr-7.3/usr/include/linux/iommufd.h" ] && ls "$CACHE"/debs/linux-source-7.3_*.deb >/dev/null 2>&1; }
