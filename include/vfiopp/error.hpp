@@ -1,0 +1,104 @@
+// vfiopp/error.hpp - the one error type of vfiopp, and result<T>.
+//
+//   vfiopp::result<int> r = vfiopp::io::submit(fd, req);
+//   if (!r) fmt::print("{}\n", r.error());   // VFIO_DEVICE_SET_IRQS: count: EINVAL: ... (<vfiopp/fmt_error.hpp>)
+//
+// An error names the ioctl it belongs to (its kernel macro name), the field that caused it when known, the errno
+// value (the kernel's, or the one the kernel would have returned when vfiopp refuses a request before issuing it),
+// and a fixed message. Every member is a string_view to static text, so making, copying and returning an error
+// never allocates.
+#pragma once
+
+#include <boost/system/result.hpp>
+
+#include <cerrno>
+#include <iosfwd>
+#include <string>
+#include <string_view>
+#include <system_error>
+
+namespace vfiopp {
+
+/// Where an error was detected.
+enum class error_origin : unsigned char {
+    library,  ///< refused by vfiopp before the ioctl was issued (the errno is the one the kernel would return)
+    kernel,   ///< the ioctl returned -1 with this errno
+};
+
+/// What went wrong, with the ioctl and field it concerns.
+///   vfiopp::error e{"VFIO_DEVICE_SET_IRQS", "count", EINVAL, "too many eventfds"};
+struct error {
+    std::string_view ioctl;    ///< kernel macro name of the ioctl, e.g. "IOMMU_HWPT_INVALIDATE"; empty if none
+    std::string_view field;    ///< field of the request at fault, e.g. "entry_num"; empty if unknown
+    int code = 0;              ///< errno value: EINVAL, EOVERFLOW, EMSGSIZE, ...
+    std::string_view message;  ///< fixed explanation; empty for plain kernel errors
+    error_origin origin = error_origin::library;
+
+    /// The errno as a std::error_code: `if (e.error_code() == std::errc::invalid_argument) ...`.
+    std::error_code error_code() const noexcept { return {code, std::generic_category()}; }
+    friend constexpr bool operator==(const error&, const error&) = default;
+};
+
+/// A value or a vfiopp::error: `vfiopp::result<u32> n = ...; if (n) use(*n); else log(n.error());`.
+template <typename T = void>
+using result = boost::system::result<T, error>;
+
+/// The symbolic name of an errno value, or "" when vfiopp does not know it: `errno_name(EINVAL) == "EINVAL"`.
+constexpr std::string_view errno_name(int code) noexcept {
+    switch (code) {
+        case EPERM: return "EPERM";
+        case ENOENT: return "ENOENT";
+        case EINTR: return "EINTR";
+        case EIO: return "EIO";
+        case E2BIG: return "E2BIG";
+        case EBADF: return "EBADF";
+        case EAGAIN: return "EAGAIN";
+        case ENOMEM: return "ENOMEM";
+        case EACCES: return "EACCES";
+        case EFAULT: return "EFAULT";
+        case EBUSY: return "EBUSY";
+        case EEXIST: return "EEXIST";
+        case ENODEV: return "ENODEV";
+        case EINVAL: return "EINVAL";
+        case ENOTTY: return "ENOTTY";
+        case ENOSPC: return "ENOSPC";
+        case ERANGE: return "ERANGE";
+        case EMSGSIZE: return "EMSGSIZE";
+        case EOPNOTSUPP: return "EOPNOTSUPP";
+        case EOVERFLOW: return "EOVERFLOW";
+        case ENXIO: return "ENXIO";
+        default: return "";
+    }
+}
+
+/// Streams an error (used by boost::system::result's operator<< and test frameworks); <vfiopp/fmt_error.hpp> has
+/// the {fmt} formatter with the errno's text. `std::cerr << r.error();  // VFIO_DEVICE_SET_IRQS: count: EINVAL`
+template <typename Ch, typename Tr>
+std::basic_ostream<Ch, Tr>& operator<<(std::basic_ostream<Ch, Tr>& os, const error& e) {
+    if (!e.ioctl.empty()) os << e.ioctl << ": ";
+    if (!e.field.empty()) os << e.field << ": ";
+    else if (e.origin == error_origin::kernel) os << "kernel: ";
+    if (auto n = errno_name(e.code); !n.empty()) os << n;
+    else os << "errno " << e.code;
+    if (!e.message.empty()) os << ": " << e.message;
+    return os;
+}
+
+/// The exception result<T>::value() throws on error; what() is the errno's text, error() the full record.
+///   try { auto fd = vfiopp::io::submit(group, req).value(); } catch (const vfiopp::system_error& e) { e.error(); }
+class system_error : public std::system_error {
+public:
+    explicit system_error(const vfiopp::error& e)
+        : std::system_error(e.error_code(), std::string(e.ioctl)), error_(e) {}
+    const vfiopp::error& error() const noexcept { return error_; }
+
+private:
+    vfiopp::error error_;
+};
+
+/// Found by boost::system::result<T, error>::value() through ADL; throws vfiopp::system_error.
+[[noreturn]] inline void throw_exception_from_error(const error& e, const boost::source_location&) {
+    throw system_error(e);
+}
+
+}  // namespace vfiopp
