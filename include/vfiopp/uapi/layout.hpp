@@ -90,11 +90,16 @@ template <typename Elem, std::size_t Offset>
 struct flexible_array {
     using element_type = Elem;
     static constexpr std::size_t offset = Offset;
+    std::string_view name;  ///< the kernel's member name, e.g. "data"
 };
 template <typename T>
 concept has_flexible_array = requires { vfiopp_flex(std::type_identity<T>{}); };
+/// The flexible array of T: `flexible_array_of<vfio_irq_set>::offset == 20`, `::element_type`.
 template <has_flexible_array T>
 using flexible_array_of = decltype(vfiopp_flex(std::type_identity<T>{}));
+/// Its kernel member name: `flexible_array_name<vfio_irq_set> == "data"`.
+template <has_flexible_array T>
+inline constexpr std::string_view flexible_array_name = vfiopp_flex(std::type_identity<T>{}).name;
 
 }  // namespace vfiopp::uapi
 
@@ -130,8 +135,5 @@ using flexible_array_of = decltype(vfiopp_flex(std::type_identity<T>{}));
     static_assert((OFFSET) >= sizeof(T) - alignof(T) + 1 || (OFFSET) == sizeof(T),                            \
                   "vfiopp: " #T "::" #NAME "[] must start at the end of the mirror");                         \
     [[maybe_unused]] constexpr auto vfiopp_flex(std::type_identity<T>) {                                      \
-        struct flex : ::vfiopp::uapi::flexible_array<ELEM, (OFFSET)> {                                        \
-            static constexpr std::string_view name = #NAME;                                                   \
-        };                                                                                                    \
-        return flex{};                                                                                        \
+        return ::vfiopp::uapi::flexible_array<ELEM, (OFFSET)>{#NAME};                                         \
     }
