@@ -1,0 +1,684 @@
+// vfiopp/wire/caps.hpp - typed, bounds-checked views of the capability chains of VFIO info replies.
+//
+// VFIO_IOMMU_GET_INFO, VFIO_DEVICE_GET_INFO and VFIO_DEVICE_GET_REGION_INFO may append a chain of capabilities
+// to their reply: `cap_offset` (in the reply) and each capability's `next` are byte offsets from the start of the
+// reply buffer, 0 ends the chain. The same id means different things in different replies (1 is IOVA_RANGE for
+// the IOMMU, SPARSE_MMAP for a region, s390's ZPCI_BASE for a device), and in the 2020 proposal's (v7) IOMMU reply
+// id 3 is NESTING where mainline has DMA_AVAIL: the chain kind is part of the type.
+//
+// Usage: parse once, then iterate; parsing validates the whole chain, so iterating a parsed chain cannot fail:
+//
+//   auto chain = wire::iommu_info_chain::parse(reply_bytes);   // result<iommu_info_chain>
+//   if (!chain) return log(chain.error());                      // ioctl, field, errno and message
+//   if (chain->truncated()) retry_with_argsz(chain->required_argsz());
+//   for (const auto& cap : *chain)                               // std::variant<iova_range_cap, ..., unknown_cap>
+//       std::visit(overloaded{[](const wire::iova_range_cap& c) { for (auto r : c.ranges) use(r.start, r.end); },
+//                             [](const auto&) {}}, cap);
+//   if (auto r = chain->find<wire::iova_range_cap>()) ...;       // or pick one capability directly
+//
+// Why validate up front instead of an iterator that stops at the first bad capability: a VMM that forgets to check
+// `chain.error()` after a loop would silently act on half a chain (e.g. miss the IOVA_RANGE cap and map DMA into
+// the MSI hole). Here a malformed chain never yields anything; chains are a handful of capabilities, so walking
+// twice costs nothing.
+//
+// Rules a chain must follow (a violation is an error, never undefined behaviour):
+//  - the reply is at least as large as its fixed struct; only bytes below min(reply size, argsz) are read;
+//  - every capability starts at an offset that is 8-aligned (the kernel's vfio_info_cap_add() aligns each
+//    capability to 8 bytes), past the reply's fixed struct, and strictly after the previous capability's fixed
+//    part (so offsets only grow: no loops, nothing backwards, no overlap);
+//  - a known capability's fixed struct and its array (count * element size, computed with overflow checks) fit
+//    before the next capability, or before the end of the reply for the last one.
+// errno: EINVAL for a structural fault (misaligned, backwards, loop, overlap), EOVERFLOW when something extends past
+// the end of the reply or an element count overflows.
+// Reading never forms a pointer to a mirror inside the buffer: capabilities and array elements are copied out
+// with memcpy (a capability at offset 4 mod 8 would make a u64 member misaligned).
+// A capability whose version is not 1 is still decoded with the version-1 layout (VFIO extends capabilities by
+// appending fields); its version is in `header().version`.
+#pragma once
+
+#include <vfiopp/error.hpp>
+#include <vfiopp/wire/checked.hpp>
+#include <vfiopp/uapi/all.hpp>
+
+#include <cerrno>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <iterator>
+#include <limits>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+#include <variant>
+
+// ---- capability mirrors not (yet) declared by the uapi headers ----
+// The uapi headers own the mirrors; each block below only exists while the uapi header lacks that struct (its
+// field list macro is the marker), so the uapi header's declaration wins as soon as it lands.
+namespace vfiopp::uapi {
+#ifndef VFIOPP_FIELDS_vfio_iova_range
+struct vfio_iova_range {
+    u64 start;
+    u64 end;
+};
+#define VFIOPP_FIELDS_vfio_iova_range(F, T) F(T, start, 0) F(T, end, 8)
+VFIOPP_LAYOUT(vfio_iova_range, 16, 8, k6_1)
+#endif
+#ifndef VFIOPP_FIELDS_vfio_iommu_type1_info_cap_iova_range
+struct vfio_iommu_type1_info_cap_iova_range {
+    vfio_info_cap_header header;
+    u32 nr_iovas;
+    u32 reserved;
+};
+#define VFIOPP_FIELDS_vfio_iommu_type1_info_cap_iova_range(F, T) F(T, header, 0) F(T, nr_iovas, 8) F(T, reserved, 12)
+VFIOPP_LAYOUT(vfio_iommu_type1_info_cap_iova_range, 16, 4, k6_1)
+#endif
+#ifndef VFIOPP_FIELDS_vfio_iommu_type1_info_cap_migration
+struct vfio_iommu_type1_info_cap_migration {
+    vfio_info_cap_header header;
+    u32 flags;
+    u32 pad;  // implicit in the kernel struct
+    u64 pgsize_bitmap;
+    u64 max_dirty_bitmap_size;
+};
+#define VFIOPP_FIELDS_vfio_iommu_type1_info_cap_migration(F, T) \
+    F(T, header, 0) F(T, flags, 8) F(T, pad, 12) F(T, pgsize_bitmap, 16) F(T, max_dirty_bitmap_size, 24)
+VFIOPP_LAYOUT(vfio_iommu_type1_info_cap_migration, 32, 8, k6_1)
+#endif
+#ifndef VFIOPP_FIELDS_vfio_iommu_type1_info_dma_avail
+struct vfio_iommu_type1_info_dma_avail {
+    vfio_info_cap_header header;
+    u32 avail;
+};
+#define VFIOPP_FIELDS_vfio_iommu_type1_info_dma_avail(F, T) F(T, header, 0) F(T, avail, 8)
+VFIOPP_LAYOUT(vfio_iommu_type1_info_dma_avail, 12, 4, k6_1)
+#endif
+#ifndef VFIOPP_FIELDS_vfio_device_info
+struct vfio_device_info {
+    u32 argsz;
+    u32 flags;
+    u32 num_regions;
+    u32 num_irqs;
+    u32 cap_offset;
+    u32 pad;
+};
+#define VFIOPP_FIELDS_vfio_device_info(F, T) \
+    F(T, argsz, 0) F(T, flags, 4) F(T, num_regions, 8) F(T, num_irqs, 12) F(T, cap_offset, 16) F(T, pad, 20)
+VFIOPP_LAYOUT(vfio_device_info, 24, 4, k6_1)
+#endif
+#ifndef VFIOPP_FIELDS_vfio_device_info_cap_pci_atomic_comp
+struct vfio_device_info_cap_pci_atomic_comp {
+    vfio_info_cap_header header;
+    u32 flags;
+    u32 reserved;
+};
+#define VFIOPP_FIELDS_vfio_device_info_cap_pci_atomic_comp(F, T) F(T, header, 0) F(T, flags, 8) F(T, reserved, 12)
+VFIOPP_LAYOUT(vfio_device_info_cap_pci_atomic_comp, 16, 4, k6_2)
+#endif
+#ifndef VFIOPP_FIELDS_vfio_region_sparse_mmap_area
+struct vfio_region_sparse_mmap_area {
+    aligned_u64 offset;
+    aligned_u64 size;
+};
+#define VFIOPP_FIELDS_vfio_region_sparse_mmap_area(F, T) F(T, offset, 0) F(T, size, 8)
+VFIOPP_LAYOUT(vfio_region_sparse_mmap_area, 16, 8, k6_1)
+#endif
+#ifndef VFIOPP_FIELDS_vfio_region_info_cap_sparse_mmap
+struct vfio_region_info_cap_sparse_mmap {
+    vfio_info_cap_header header;
+    u32 nr_areas;
+    u32 reserved;
+};
+#define VFIOPP_FIELDS_vfio_region_info_cap_sparse_mmap(F, T) F(T, header, 0) F(T, nr_areas, 8) F(T, reserved, 12)
+VFIOPP_LAYOUT(vfio_region_info_cap_sparse_mmap, 16, 4, k6_1)
+#endif
+#ifndef VFIOPP_FIELDS_vfio_region_info_cap_type
+struct vfio_region_info_cap_type {
+    vfio_info_cap_header header;
+    u32 type;
+    u32 subtype;
+};
+#define VFIOPP_FIELDS_vfio_region_info_cap_type(F, T) F(T, header, 0) F(T, type, 8) F(T, subtype, 12)
+VFIOPP_LAYOUT(vfio_region_info_cap_type, 16, 4, k6_1)
+#endif
+}  // namespace vfiopp::uapi
+
+namespace vfiopp::uapi::v7 {
+#ifndef VFIOPP_FIELDS_iommu_nesting_info_vtd
+/// v7's VT-d part of iommu_nesting_info (v8 made the hole at 4 explicit and moved cap_reg to 16).
+struct iommu_nesting_info_vtd {
+    u32 flags;
+    u32 hole;  // implicit padding in the v7 header
+    u64 cap_reg;
+    u64 ecap_reg;
+};
+#define VFIOPP_FIELDS_iommu_nesting_info_vtd(F, T) F(T, flags, 0) F(T, hole, 4) F(T, cap_reg, 8) F(T, ecap_reg, 16)
+VFIOPP_LAYOUT(iommu_nesting_info_vtd, 24, 8, never)
+#endif
+#ifndef VFIOPP_FIELDS_iommu_nesting_info
+struct iommu_nesting_info {
+    u32 argsz;
+    u32 flags;
+    u32 format;
+    u32 features;
+    u16 addr_width;
+    u16 pasid_bits;
+    std::array<u8, 12> padding;
+    union vendor_t {
+        iommu_nesting_info_vtd vtd;
+    } vendor;
+};
+#define VFIOPP_FIELDS_iommu_nesting_info(F, T)                                                                \
+    F(T, argsz, 0) F(T, flags, 4) F(T, format, 8) F(T, features, 12) F(T, addr_width, 16) F(T, pasid_bits, 18) \
+    F(T, padding, 20) F(T, vendor, 32)
+VFIOPP_LAYOUT(iommu_nesting_info, 56, 8, never)
+#endif
+#ifndef VFIOPP_FIELDS_vfio_iommu_type1_info_cap_nesting
+struct vfio_iommu_type1_info_cap_nesting {
+    vfio_info_cap_header header;
+    iommu_nesting_info info;
+};
+#define VFIOPP_FIELDS_vfio_iommu_type1_info_cap_nesting(F, T) F(T, header, 0) F(T, info, 8)
+VFIOPP_LAYOUT(vfio_iommu_type1_info_cap_nesting, 64, 8, never)
+#endif
+}  // namespace vfiopp::uapi::v7
+
+namespace vfiopp::detail {
+
+/// Copies a T out of `bytes` at `offset`; the caller has checked offset + sizeof(T) <= bytes.size().
+template <typename T>
+T load_at(std::span<const std::byte> bytes, std::size_t offset) {
+    static_assert(std::is_trivially_copyable_v<T>);
+    T v;
+    std::memcpy(&v, bytes.data() + offset, sizeof v);
+    return v;
+}
+
+/// A library-detected decoding error; `message` must be static text.
+constexpr error make_error(std::string_view ioctl, std::string_view field, int code, std::string_view message) {
+    return error{ioctl, field, code, message, error_origin::library};
+}
+
+}  // namespace vfiopp::detail
+
+namespace vfiopp::wire {
+
+/// A read-only array of T stored unaligned in a byte buffer; elements are returned by value (memcpy).
+///   for (vfio_iova_range r : cap.ranges) map_allowed(r.start, r.end);   cap.ranges[1].end; cap.ranges.size()
+template <typename T>
+class unaligned_array {
+    static_assert(std::is_trivially_copyable_v<T>);
+
+public:
+    using value_type = T;
+
+    /// An iterator yielding T by value (a C++20 random-access iterator whose reference type is T).
+    class iterator {
+    public:
+        using iterator_concept = std::random_access_iterator_tag;
+        using iterator_category = std::input_iterator_tag;
+        using value_type = T;
+        using difference_type = std::ptrdiff_t;
+        using reference = T;
+
+        iterator() = default;
+        T operator*() const { return vfiopp::detail::load_at<T>(bytes_, i_ * sizeof(T)); }
+        T operator[](difference_type n) const { return *(*this + n); }
+        iterator& operator++() { ++i_; return *this; }
+        iterator operator++(int) { auto t = *this; ++i_; return t; }
+        iterator& operator--() { --i_; return *this; }
+        iterator operator--(int) { auto t = *this; --i_; return t; }
+        iterator& operator+=(difference_type n) { i_ = static_cast<std::size_t>(static_cast<difference_type>(i_) + n); return *this; }
+        iterator& operator-=(difference_type n) { return *this += -n; }
+        friend iterator operator+(iterator a, difference_type n) { return a += n; }
+        friend iterator operator+(difference_type n, iterator a) { return a += n; }
+        friend iterator operator-(iterator a, difference_type n) { return a -= n; }
+        friend difference_type operator-(iterator a, iterator b) {
+            return static_cast<difference_type>(a.i_) - static_cast<difference_type>(b.i_);
+        }
+        friend bool operator==(iterator a, iterator b) { return a.i_ == b.i_; }
+        friend auto operator<=>(iterator a, iterator b) { return a.i_ <=> b.i_; }
+
+    private:
+        friend class unaligned_array;
+        iterator(std::span<const std::byte> b, std::size_t i) : bytes_(b), i_(i) {}
+        std::span<const std::byte> bytes_;
+        std::size_t i_ = 0;
+    };
+
+    unaligned_array() = default;
+
+    /// The array of `count` T at `offset` of `bytes`, or an error (EOVERFLOW) when it does not fit or
+    /// count * sizeof(T) overflows; `field` names the count in the error.
+    ///   auto a = unaligned_array<vfio_iova_range>::make(buf, 16, n, "VFIO_IOMMU_GET_INFO", "nr_iovas");
+    static result<unaligned_array> make(std::span<const std::byte> bytes, std::size_t offset,
+                                               std::size_t count, std::string_view ioctl, std::string_view field) {
+        auto len = checked_mul<std::size_t>(count, sizeof(T), {ioctl, field});
+        if (!len) return len.error();
+        auto end = checked_add<std::size_t>(offset, *len, {ioctl, field});
+        if (!end || *end > bytes.size())
+            return vfiopp::detail::make_error(ioctl, field, EOVERFLOW,
+                                      "array extends past the next capability or the end of the reply");
+        unaligned_array a;
+        a.bytes_ = bytes.subspan(offset, *len);
+        return a;
+    }
+
+    std::size_t size() const { return bytes_.size() / sizeof(T); }
+    bool empty() const { return bytes_.empty(); }
+    /// Element i (unchecked, like span::operator[]; use at() for a checked read).
+    T operator[](std::size_t i) const { return vfiopp::detail::load_at<T>(bytes_, i * sizeof(T)); }
+    /// Element i, or nullopt past the end.
+    std::optional<T> at(std::size_t i) const {
+        if (i >= size()) return std::nullopt;
+        return (*this)[i];
+    }
+    iterator begin() const { return iterator(bytes_, 0); }
+    iterator end() const { return iterator(bytes_, size()); }
+    /// The elements' bytes, exactly as in the reply.
+    std::span<const std::byte> bytes() const { return bytes_; }
+
+private:
+    std::span<const std::byte> bytes_;
+};
+
+// ---- capability views ----
+
+/// Fields every capability view has: its offset in the reply and its bytes (up to the next capability or the end
+/// of the reply).
+struct cap_location {
+    std::size_t offset = 0;              ///< where the capability starts in the reply buffer
+    std::span<const std::byte> bytes;  ///< from offset to the next capability (or the end of the reply)
+};
+
+/// A capability with a fixed layout: `value` is the mirror (header included), copied out of the reply.
+template <typename Mirror>
+struct fixed_cap : cap_location {
+    using mirror_type = Mirror;
+    Mirror value{};
+    /// The capability header: id, version, next.
+    const uapi::vfio_info_cap_header& header() const { return value.header; }
+};
+
+/// VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE (IOMMU info, id 1): the IOVA ranges DMA may be mapped in.
+///   for (auto r : cap.ranges) fmt::print("[{:#x}, {:#x}]\n", r.start, r.end);
+struct iova_range_cap : fixed_cap<uapi::vfio_iommu_type1_info_cap_iova_range> {
+    static constexpr uapi::u16 id = 1;
+    static constexpr std::string_view name = "iova_range";
+    static constexpr std::string_view kernel_name = "VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE";
+    static constexpr std::string_view count_field = "nr_iovas";
+    static constexpr auto count_member = &mirror_type::nr_iovas;
+    unaligned_array<uapi::vfio_iova_range> ranges;  ///< value.nr_iovas entries
+    const auto& elements() const { return ranges; }
+};
+
+/// VFIO_IOMMU_TYPE1_INFO_CAP_MIGRATION (IOMMU info, id 2): dirty page tracking page sizes and bitmap limit.
+struct migration_cap : fixed_cap<uapi::vfio_iommu_type1_info_cap_migration> {
+    static constexpr uapi::u16 id = 2;
+    static constexpr std::string_view name = "migration";
+    static constexpr std::string_view kernel_name = "VFIO_IOMMU_TYPE1_INFO_CAP_MIGRATION";
+};
+
+/// VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL (mainline IOMMU info, id 3): how many more DMA mappings are allowed.
+struct dma_avail_cap : fixed_cap<uapi::vfio_iommu_type1_info_dma_avail> {
+    static constexpr uapi::u16 id = 3;
+    static constexpr std::string_view name = "dma_avail";
+    static constexpr std::string_view kernel_name = "VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL";
+};
+
+/// VFIO_IOMMU_TYPE1_INFO_CAP_NESTING (the 2020 proposal, v7 IOMMU info, id 3): the host's iommu_nesting_info.
+struct nesting_cap : fixed_cap<uapi::v7::vfio_iommu_type1_info_cap_nesting> {
+    static constexpr uapi::u16 id = 3;
+    static constexpr std::string_view name = "nesting";
+    static constexpr std::string_view kernel_name = "VFIO_IOMMU_TYPE1_INFO_CAP_NESTING";
+};
+
+/// VFIO_DEVICE_INFO_CAP_PCI_ATOMIC_COMP (device info, id 5): PCIe AtomicOp completer widths (flags).
+struct pci_atomic_comp_cap : fixed_cap<uapi::vfio_device_info_cap_pci_atomic_comp> {
+    static constexpr uapi::u16 id = 5;
+    static constexpr std::string_view name = "pci_atomic_comp";
+    static constexpr std::string_view kernel_name = "VFIO_DEVICE_INFO_CAP_PCI_ATOMIC_COMP";
+};
+
+/// VFIO_REGION_INFO_CAP_SPARSE_MMAP (region info, id 1): the only areas of the region that may be mmapped.
+///   for (auto a : cap.areas) mmap(..., a.size, ..., region.offset + a.offset);
+struct sparse_mmap_cap : fixed_cap<uapi::vfio_region_info_cap_sparse_mmap> {
+    static constexpr uapi::u16 id = 1;
+    static constexpr std::string_view name = "sparse_mmap";
+    static constexpr std::string_view kernel_name = "VFIO_REGION_INFO_CAP_SPARSE_MMAP";
+    static constexpr std::string_view count_field = "nr_areas";
+    static constexpr auto count_member = &mirror_type::nr_areas;
+    unaligned_array<uapi::vfio_region_sparse_mmap_area> areas;  ///< value.nr_areas entries
+    const auto& elements() const { return areas; }
+};
+
+/// VFIO_REGION_INFO_CAP_TYPE (region info, id 2): the device-specific region type and subtype.
+struct region_type_cap : fixed_cap<uapi::vfio_region_info_cap_type> {
+    static constexpr uapi::u16 id = 2;
+    static constexpr std::string_view name = "type";
+    static constexpr std::string_view kernel_name = "VFIO_REGION_INFO_CAP_TYPE";
+};
+
+/// VFIO_REGION_INFO_CAP_MSIX_MAPPABLE (region info, id 3): the MSI-X table's BAR may be mmapped whole; no payload.
+struct msix_mappable_cap : fixed_cap<uapi::vfio_info_cap_header> {
+    static constexpr uapi::u16 id = 3;
+    static constexpr std::string_view name = "msix_mappable";
+    static constexpr std::string_view kernel_name = "VFIO_REGION_INFO_CAP_MSIX_MAPPABLE";
+    const uapi::vfio_info_cap_header& header() const { return value; }
+};
+
+/// A capability this chain kind does not know (or an s390/POWER one vfiopp leaves out): header and raw bytes.
+struct unknown_cap : cap_location {
+    uapi::vfio_info_cap_header value{};
+    const uapi::vfio_info_cap_header& header() const { return value; }
+    uapi::u16 id() const { return value.id; }
+    uapi::u16 version() const { return value.version; }
+};
+
+// ---- chain kinds: which reply, which capabilities ----
+
+/// Capabilities of a mainline VFIO_IOMMU_GET_INFO reply (struct vfio_iommu_type1_info).
+struct iommu_info_caps {
+    using reply_type = uapi::vfio_iommu_type1_info;
+    using cap_type = std::variant<iova_range_cap, migration_cap, dma_avail_cap, unknown_cap>;
+    static constexpr std::string_view ioctl = "VFIO_IOMMU_GET_INFO";
+    static constexpr uapi::u32 caps_flag = 1u << 1;  // VFIO_IOMMU_INFO_CAPS
+};
+/// Capabilities of a VFIO_IOMMU_GET_INFO reply from a kernel with the 2020 proposal (v7): id 3 is NESTING.
+struct iommu_info_caps_v7 {
+    using reply_type = uapi::vfio_iommu_type1_info;
+    using cap_type = std::variant<iova_range_cap, migration_cap, nesting_cap, unknown_cap>;
+    static constexpr std::string_view ioctl = "VFIO_IOMMU_GET_INFO";
+    static constexpr uapi::u32 caps_flag = 1u << 1;  // VFIO_IOMMU_INFO_CAPS
+};
+/// Capabilities of a VFIO_DEVICE_GET_INFO reply (struct vfio_device_info); s390 ZPCI caps (1-4) are unknown_cap.
+struct device_info_caps {
+    using reply_type = uapi::vfio_device_info;
+    using cap_type = std::variant<pci_atomic_comp_cap, unknown_cap>;
+    static constexpr std::string_view ioctl = "VFIO_DEVICE_GET_INFO";
+    static constexpr uapi::u32 caps_flag = 1u << 7;  // VFIO_DEVICE_FLAGS_CAPS
+};
+/// Capabilities of a VFIO_DEVICE_GET_REGION_INFO reply (struct vfio_region_info); POWER NVLINK2 caps are unknown_cap.
+struct region_info_caps {
+    using reply_type = uapi::vfio_region_info;
+    using cap_type = std::variant<sparse_mmap_cap, region_type_cap, msix_mappable_cap, unknown_cap>;
+    static constexpr std::string_view ioctl = "VFIO_DEVICE_GET_REGION_INFO";
+    static constexpr uapi::u32 caps_flag = 1u << 3;  // VFIO_REGION_INFO_FLAG_CAPS
+};
+
+}  // namespace vfiopp::wire
+
+namespace vfiopp::detail {
+
+template <typename Cap>
+concept array_cap = requires { Cap::count_member; };
+
+/// The number of bytes a capability needs before the next one may start: its fixed part.
+template <typename Cap>
+constexpr std::size_t cap_fixed_size() {
+    if constexpr (std::is_same_v<Cap, wire::unknown_cap>)
+        return sizeof(uapi::vfio_info_cap_header);
+    else
+        return sizeof(typename Cap::mirror_type);
+}
+
+template <typename Cap>
+constexpr std::string_view cap_name() {
+    if constexpr (std::is_same_v<Cap, wire::unknown_cap>)
+        return "unknown";
+    else
+        return Cap::name;
+}
+
+/// Reads the capability Cap at `offset`; `end` is where the next capability starts (or the end of the reply).
+/// The header has already been checked to fit before `end`.
+template <typename Kind, typename Cap>
+vfiopp::result<Cap> read_cap(std::span<const std::byte> reply, std::size_t offset, std::size_t end) {
+    Cap cap;
+    cap.offset = offset;
+    cap.bytes = reply.subspan(offset, end - offset);
+    constexpr std::size_t fixed = cap_fixed_size<Cap>();
+    if (fixed > end - offset)  // only reachable for known capabilities: the header was checked by walk_one
+        return make_error(Kind::ioctl, cap_name<Cap>(), EOVERFLOW,
+                          "capability truncated by the end of the reply");
+    cap.value = load_at<decltype(cap.value)>(reply, offset);
+    if constexpr (array_cap<Cap>) {
+        using array_type = std::remove_cvref_t<decltype(cap.elements())>;
+        auto arr = array_type::make(reply.first(end), offset + fixed, cap.value.*Cap::count_member, Kind::ioctl,
+                                    Cap::count_field);
+        if (!arr) return arr.error();
+        if constexpr (std::is_same_v<Cap, wire::iova_range_cap>)
+            cap.ranges = *arr;
+        else
+            cap.areas = *arr;
+    }
+    return cap;
+}
+
+template <typename Kind, std::size_t I = 0>
+vfiopp::result<typename Kind::cap_type> read_known_cap(std::span<const std::byte> reply, std::size_t offset,
+                                                            std::size_t end, uapi::u16 id) {
+    using variant_type = typename Kind::cap_type;
+    constexpr std::size_t n = std::variant_size_v<variant_type>;
+    if constexpr (I + 1 == n) {  // the last alternative is unknown_cap
+        auto c = read_cap<Kind, wire::unknown_cap>(reply, offset, end);
+        if (!c) return c.error();
+        return variant_type(std::in_place_index<I>, *c);
+    } else {
+        using Cap = std::variant_alternative_t<I, variant_type>;
+        if (id == Cap::id) {
+            auto c = read_cap<Kind, Cap>(reply, offset, end);
+            if (!c) return c.error();
+            return variant_type(std::in_place_index<I>, *c);
+        }
+        return read_known_cap<Kind, I + 1>(reply, offset, end, id);
+    }
+}
+
+/// The fixed size of whichever capability `id` is in chain kind Kind.
+template <typename Kind, std::size_t I = 0>
+constexpr std::size_t fixed_size_of_id(uapi::u16 id) {
+    using variant_type = typename Kind::cap_type;
+    if constexpr (I + 1 == std::variant_size_v<variant_type>) {
+        return sizeof(uapi::vfio_info_cap_header);
+    } else {
+        using Cap = std::variant_alternative_t<I, variant_type>;
+        return id == Cap::id ? cap_fixed_size<Cap>() : fixed_size_of_id<Kind, I + 1>(id);
+    }
+}
+
+/// One step of a chain walk: the capability at `offset` and where the next one is (0: none).
+template <typename Kind>
+struct cap_step {
+    typename Kind::cap_type cap;
+    std::size_t next;
+};
+
+/// Validates and reads the capability at `offset` of a reply whose readable part is `reply` (already cut to
+/// min(size, argsz)); `min_offset` is the first offset it may start at (end of the reply struct or of the previous
+/// capability's fixed part), `field` names the offset's source ("cap_offset" or "next").
+template <typename Kind>
+vfiopp::result<cap_step<Kind>> walk_one(std::span<const std::byte> reply, std::size_t offset,
+                                             std::size_t min_offset, std::size_t prev_offset, bool first,
+                                             std::string_view field) {
+    constexpr auto hdr = sizeof(uapi::vfio_info_cap_header);
+    if (!first && offset == prev_offset)
+        return make_error(Kind::ioctl, field, EINVAL, "capability points at itself: the chain loops");
+    if (!first && offset < prev_offset)
+        return make_error(Kind::ioctl, field, EINVAL, "capability offset points backwards: the chain loops");
+    if (offset < min_offset)
+        return make_error(Kind::ioctl, field, EINVAL,
+                          first ? "first capability overlaps the reply's own struct"
+                                : "capability overlaps the previous capability");
+    if (offset % 8 != 0) return make_error(Kind::ioctl, field, EINVAL, "capability offset is not 8-byte aligned");
+    if (offset > reply.size() || reply.size() - offset < hdr)
+        return make_error(Kind::ioctl, field, EOVERFLOW, "capability header lies past the end of the reply");
+    const auto h = load_at<uapi::vfio_info_cap_header>(reply, offset);
+    std::size_t end = reply.size();
+    if (h.next != 0) {
+        if (h.next <= offset) {
+            // reported by the next step with the right wording (loop / backwards)
+            end = reply.size();
+        } else {
+            const std::size_t fixed = fixed_size_of_id<Kind>(h.id);
+            if (h.next - offset < fixed)
+                return make_error(Kind::ioctl, "next", EINVAL, "next capability overlaps this capability");
+            end = std::min<std::size_t>(h.next, reply.size());
+        }
+    }
+    auto cap = read_known_cap<Kind>(reply, offset, end, h.id);
+    if (!cap) return cap.error();
+    return cap_step<Kind>{*cap, h.next};
+}
+
+}  // namespace vfiopp::detail
+
+namespace vfiopp::wire {
+
+/// A validated capability chain of one info reply; iterating yields Kind::cap_type (a std::variant of the typed
+/// capability views and unknown_cap). Holds a span of the reply: the buffer must outlive the view.
+///   auto chain = region_info_chain::parse(buf);  if (chain) for (auto& cap : *chain) ...
+template <typename Kind>
+class cap_chain_view {
+public:
+    using kind_type = Kind;
+    using reply_type = typename Kind::reply_type;
+    using cap_type = typename Kind::cap_type;
+
+    /// Validates the whole chain of the reply in `reply` (the buffer passed to the ioctl).
+    ///   auto chain = iommu_info_chain::parse(std::as_bytes(std::span(buf)));
+    static result<cap_chain_view> parse(std::span<const std::byte> reply) {
+        if (reply.size() < sizeof(reply_type))
+            return vfiopp::detail::make_error(Kind::ioctl, "argsz", EINVAL, "reply buffer is shorter than the reply's struct");
+        cap_chain_view v;
+        v.header_ = vfiopp::detail::load_at<reply_type>(reply, 0);
+        const auto argsz = vfiopp::detail::load_at<uapi::u32>(reply, 0);
+        v.bytes_ = reply.first(std::min<std::size_t>(reply.size(), argsz));
+        v.first_ = first_offset(v.header_);
+        if (auto r = v.validate(); !r) return r.error();
+        return v;
+    }
+
+    /// The reply's fixed struct, copied out of the buffer.
+    const reply_type& reply() const { return header_; }
+    /// True when the kernel has capabilities to report but the buffer was too small (CAPS flag set, cap_offset 0):
+    /// call again with argsz = required_argsz().
+    bool truncated() const { return (flags_of(header_) & Kind::caps_flag) && first_ == 0; }
+    /// The argsz the kernel asked for when truncated() (the reply's argsz).
+    uapi::u32 required_argsz() const { return vfiopp::detail::load_at<uapi::u32>(std::as_bytes(std::span(&header_, 1)), 0); }
+    /// The reply's readable bytes: min(buffer size, argsz).
+    std::span<const std::byte> bytes() const { return bytes_; }
+
+    /// Iterates the capabilities in chain order; yields cap_type by value.
+    class iterator {
+    public:
+        using iterator_category = std::input_iterator_tag;
+        using iterator_concept = std::forward_iterator_tag;
+        using value_type = cap_type;
+        using difference_type = std::ptrdiff_t;
+        using reference = const cap_type&;
+        using pointer = const cap_type*;
+
+        iterator() = default;
+        const cap_type& operator*() const { return cur_->cap; }
+        const cap_type* operator->() const { return &cur_->cap; }
+        iterator& operator++() {
+            if (cur_->next == 0) {
+                cur_.reset();
+            } else {
+                auto s = vfiopp::detail::walk_one<Kind>(bytes_, cur_->next, min_next(), offset_, false, "next");
+                offset_ = cur_->next;
+                if (s) cur_ = *s; else cur_.reset();  // cannot fail: parse() validated the same walk
+            }
+            return *this;
+        }
+        iterator operator++(int) { auto t = *this; ++*this; return t; }
+        friend bool operator==(const iterator& a, const iterator& b) {
+            return a.cur_.has_value() == b.cur_.has_value() && (!a.cur_ || a.offset_ == b.offset_);
+        }
+
+    private:
+        friend class cap_chain_view;
+        std::size_t min_next() const {
+            return offset_ + std::visit([](const auto& c) { return vfiopp::detail::cap_fixed_size<std::remove_cvref_t<decltype(c)>>(); },
+                                        cur_->cap);
+        }
+        std::span<const std::byte> bytes_;
+        std::size_t offset_ = 0;
+        std::optional<vfiopp::detail::cap_step<Kind>> cur_;
+    };
+
+    iterator begin() const {
+        iterator it;
+        it.bytes_ = bytes_;
+        if (first_ != 0) {
+            auto s = vfiopp::detail::walk_one<Kind>(bytes_, first_, sizeof(reply_type), 0, true, "cap_offset");
+            if (s) {
+                it.cur_ = *s;
+                it.offset_ = first_;
+            }
+        }
+        return it;
+    }
+    iterator end() const { return iterator{}; }
+    bool empty() const { return first_ == 0; }
+    /// Number of capabilities (walks the chain).
+    std::size_t size() const { return static_cast<std::size_t>(std::distance(begin(), end())); }
+
+    /// The first capability of type Cap, or nullopt: `if (auto r = chain.find<iova_range_cap>()) ...`.
+    template <typename Cap>
+    std::optional<Cap> find() const {
+        for (const auto& c : *this)
+            if (auto p = std::get_if<Cap>(&c)) return *p;
+        return std::nullopt;
+    }
+
+private:
+    struct validated {};
+    static uapi::u32 flags_of(const reply_type& r) {
+        return vfiopp::detail::load_at<uapi::u32>(std::as_bytes(std::span(&r, 1)), 4);
+    }
+    static std::size_t first_offset(const reply_type& r) {
+        if (!(flags_of(r) & Kind::caps_flag)) return 0;  // no chain; cap_offset may be stale user data
+        return r.cap_offset;
+    }
+    /// Walks the chain once, checking every rule.
+    result<validated> validate() const {
+        if (first_ == 0) return validated{};
+        auto s = vfiopp::detail::walk_one<Kind>(bytes_, first_, sizeof(reply_type), 0, true, "cap_offset");
+        std::size_t offset = first_;
+        while (true) {
+            if (!s) return s.error();
+            const std::size_t next = s->next;
+            if (next == 0) return validated{};
+            const std::size_t fixed = std::visit(
+                [](const auto& c) { return vfiopp::detail::cap_fixed_size<std::remove_cvref_t<decltype(c)>>(); }, s->cap);
+            auto n = vfiopp::detail::walk_one<Kind>(bytes_, next, offset + fixed, offset, false, "next");
+            offset = next;
+            s = std::move(n);
+        }
+    }
+
+    reply_type header_{};
+    std::span<const std::byte> bytes_;
+    std::size_t first_ = 0;
+};
+
+/// The capability chain of a mainline VFIO_IOMMU_GET_INFO reply.
+using iommu_info_chain = cap_chain_view<iommu_info_caps>;
+/// The capability chain of a VFIO_IOMMU_GET_INFO reply under the 2020 proposal (v7): id 3 is NESTING.
+using iommu_info_chain_v7 = cap_chain_view<iommu_info_caps_v7>;
+/// The capability chain of a VFIO_DEVICE_GET_INFO reply.
+using device_info_chain = cap_chain_view<device_info_caps>;
+/// The capability chain of a VFIO_DEVICE_GET_REGION_INFO reply.
+using region_info_chain = cap_chain_view<region_info_caps>;
+
+/// Reads a capability chain from a reply buffer: `auto chain = parse_caps<iommu_info_caps>(buf);`.
+template <typename Kind>
+result<cap_chain_view<Kind>> parse_caps(std::span<const std::byte> reply) {
+    return cap_chain_view<Kind>::parse(reply);
+}
+
+}  // namespace vfiopp::wire
