@@ -1,0 +1,58 @@
+#!/bin/busybox sh
+# /init of the test guest (copied into the initramfs by tests/vm/run): loads the VFIO modules, binds every edu
+# device to vfio-pci, creates the mtty instances, runs /program with the documented VFIOPP_* environment, prints
+# "VFIOPP-VM-EXIT=<status>" and powers off. Lines starting "vm-init:" are the harness's own.
+/bin/busybox --install -s /bin
+export PATH=/bin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev 2>/dev/null
+mount -t tmpfs tmpfs /tmp
+. /config
+echo "VFIOPP-VM-INIT uptime $(cut -d' ' -f1 /proc/uptime)s kernel $(uname -r)"
+note() { echo "vm-init: $*"; }
+
+for m in $(cat /modules.list); do
+  insmod /lib/modules/$m.ko || note "insmod $m failed"
+done
+
+# bind every edu (1234:11e8) to vfio-pci
+EDU="" EDU_GROUPS="" EDU_CDEVS=""
+for d in /sys/bus/pci/devices/*; do
+  [ "$(cat $d/vendor)" = 0x1234 ] && [ "$(cat $d/device)" = 0x11e8 ] || continue
+  bdf=${d##*/}
+  echo vfio-pci >$d/driver_override
+  [ -e $d/driver ] && echo $bdf >$d/driver/unbind
+  echo $bdf >/sys/bus/pci/drivers_probe
+  drv=$(basename "$(readlink $d/driver)" 2>/dev/null)
+  [ "$drv" = vfio-pci ] || note "$bdf: bound to '${drv:-nothing}', not vfio-pci"
+  grp=$(basename "$(readlink $d/iommu_group)" 2>/dev/null)
+  [ -n "$grp" ] || note "$bdf: no IOMMU group (is the IOMMU on?)"
+  EDU="$EDU $bdf"
+  EDU_GROUPS="$EDU_GROUPS $grp"
+  for c in $d/vfio-dev/vfio*; do [ -e "/dev/vfio/devices/${c##*/}" ] && EDU_CDEVS="$EDU_CDEVS /dev/vfio/devices/${c##*/}"; done
+done
+
+# mtty instances (mtty-2: two serial ports each)
+MTTY_GROUPS="" MTTY_CDEVS=""
+for u in $MTTY_UUIDS; do
+  echo $u >/sys/class/mdev_bus/mtty/mdev_supported_types/mtty-2/create || note "creating mtty $u failed"
+  d=/sys/bus/mdev/devices/$u
+  MTTY_GROUPS="$MTTY_GROUPS $(basename "$(readlink $d/iommu_group)" 2>/dev/null)"
+  for c in $d/vfio-dev/vfio*; do [ -e "/dev/vfio/devices/${c##*/}" ] && MTTY_CDEVS="$MTTY_CDEVS /dev/vfio/devices/${c##*/}"; done
+done
+
+export VFIOPP_VM=1 VFIOPP_VM_KERNEL=$KTAG VFIOPP_VM_IOMMU=$IOMMU_OPTS
+export VFIOPP_EDU="${EDU# }" VFIOPP_EDU_GROUPS="${EDU_GROUPS# }" VFIOPP_EDU_CDEVS="${EDU_CDEVS# }"
+export VFIOPP_MTTY="$MTTY_UUIDS" VFIOPP_MTTY_GROUPS="${MTTY_GROUPS# }" VFIOPP_MTTY_CDEVS="${MTTY_CDEVS# }"
+note "edu: $VFIOPP_EDU groups: $VFIOPP_EDU_GROUPS cdevs: ${VFIOPP_EDU_CDEVS:-none}${MTTY_UUIDS:+; mtty: $VFIOPP_MTTY groups: $VFIOPP_MTTY_GROUPS cdevs: $VFIOPP_MTTY_CDEVS}"
+
+# the arguments, one file each, so that spaces and quotes survive
+set --
+i=0
+while [ $i -lt $NARGS ]; do set -- "$@" "$(cat /args/$i)"; i=$((i + 1)); done
+note "running the program at uptime $(cut -d' ' -f1 /proc/uptime)s"
+/program "$@"
+echo "VFIOPP-VM-EXIT=$?"
+note "done at uptime $(cut -d' ' -f1 /proc/uptime)s, powering off"
+poweroff -f
