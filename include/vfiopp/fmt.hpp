@@ -24,6 +24,10 @@ template <typename T>
 inline constexpr bool is_std_array_v = false;
 template <typename T, std::size_t N>
 inline constexpr bool is_std_array_v<std::array<T, N>> = true;
+template <typename T>
+inline constexpr bool is_byte_array_v = false;
+template <std::size_t N>
+inline constexpr bool is_byte_array_v<std::array<std::uint8_t, N>> = true;
 
 template <typename Out, typename E>
 Out format_enum(Out out, E v) {
@@ -101,7 +105,7 @@ Out format_value(Out out, const V& v, int indent) {
         return fmt::format_to(out, "{:#x}", v);
     } else if constexpr (std::is_integral_v<V>) {
         return fmt::format_to(out, "{}", v);
-    } else if constexpr (is_std_array_v<V> && std::is_same_v<typename V::value_type, std::uint8_t>) {
+    } else if constexpr (is_byte_array_v<V>) {
         return format_bytes(out, v.data(), v.size());
     } else if constexpr (is_std_array_v<V>) {
         out = fmt::format_to(out, "[");

@@ -128,6 +128,17 @@ constexpr bool pfr_types_match(std::index_sequence<I...>) {
     return (same_scalar<boost::pfr::tuple_element_t<I, K>, repr_t<boost::pfr::tuple_element_t<I, M>>>() && ...);
 }
 
+// Boost.PFR is instantiated only when the kernel struct is reflectable (no C array, no anonymous union): for the
+// others tuple_size_v itself is a hard error, so it must sit behind `if constexpr`, not `||`.
+template <typename K, typename M, bool Reflectable>
+constexpr bool pfr_matches() {
+    if constexpr (!Reflectable)
+        return true;
+    else
+        return boost::pfr::tuple_size_v<K> == boost::pfr::tuple_size_v<M> &&
+               pfr_types_match<K, M>(std::make_index_sequence<boost::pfr::tuple_size_v<M>>{});
+}
+
 }  // namespace vfiopp_xcheck
 
 #define VFIOPP_XC_FIELD(T, f, off)                                                                             \
@@ -143,10 +154,8 @@ constexpr bool pfr_types_match(std::index_sequence<I...>) {
     static_assert(sizeof(::T) == sizeof(::vfiopp::uapi::T), "kernel sizeof(" #T ") differs from the mirror");  \
     static_assert(alignof(::T) == alignof(::vfiopp::uapi::T), "kernel alignof(" #T ") differs from the mirror"); \
     VFIOPP_FIELDS_##T(VFIOPP_XC_FIELD, T)                                                                      \
-    static_assert(!(true VFIOPP_FIELDS_##T(VFIOPP_XC_PFR_SAFE, T)) ||                                          \
-                      (::boost::pfr::tuple_size_v<::T> == ::boost::pfr::tuple_size_v<::vfiopp::uapi::T> &&     \
-                       ::vfiopp_xcheck::pfr_types_match<::T, ::vfiopp::uapi::T>(                               \
-                           std::make_index_sequence<::boost::pfr::tuple_size_v<::vfiopp::uapi::T>>{})),          \
+    static_assert(::vfiopp_xcheck::pfr_matches<::T, ::vfiopp::uapi::T,                                         \
+                                               (true VFIOPP_FIELDS_##T(VFIOPP_XC_PFR_SAFE, T))>(),              \
                   "kernel " #T ": Boost.PFR field count or field types differ from the mirror");
 #define VFIOPP_XC_STRUCT(T, size, align, since) VFIOPP_XC_##since(VFIOPP_XC_STRUCT_BODY(T))
 
