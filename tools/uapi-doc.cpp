@@ -106,7 +106,7 @@ void write_doc(std::FILE* out) {
     if (!any_shared) fmt::print(out, "| - | none |\n");
 
     fmt::print(out, "\n## Left out on purpose\n\n"
-                    "vfiopp mirrors the x86_64 ABI for x86 VMMs. The POWER-only (SPAPR TCE IOMMU, EEH, NVLink2) and\n"
+                    "vfiopp mirrors the x86_64 ABI for x86 VMMs. The POWER-only (SPAPR TCE IOMMU, EEH) and\n"
                     "s390-only (zPCI) ioctls and structs of linux/vfio.h below are not mirrored; constants that merely\n"
                     "name such devices (a device flag, a region type) may be. linux/iommufd.h leaves nothing out.\n"
                     "The coverage test (tests/docs) fails on any ioctl of the 7.3 headers that is neither mirrored\n"

@@ -116,7 +116,7 @@ inline constexpr std::array left_out_ioctls{
                    "EEH error recovery (ppc64 only)"},
 };
 
-/// Every struct of linux/vfio.h 7.3 that is not mirrored, on purpose (POWER SPAPR/EEH/NVLink2, s390 zPCI).
+/// Every struct of linux/vfio.h 7.3 that is not mirrored, on purpose (POWER SPAPR/EEH, s390 zPCI).
 ///   bool skipped = std::ranges::any_of(left_out_structs, [](auto& s) { return s.name == "vfio_eeh_pe_op"; });
 inline constexpr std::array left_out_structs{
     left_out_struct{"vfio_iommu_spapr_tce_ddw_info", "POWER", "argument of a left-out SPAPR ioctl"},
@@ -126,10 +126,6 @@ inline constexpr std::array left_out_structs{
     left_out_struct{"vfio_iommu_spapr_tce_remove", "POWER", "argument of a left-out SPAPR ioctl"},
     left_out_struct{"vfio_eeh_pe_err", "POWER", "argument of the left-out VFIO_EEH_PE_OP"},
     left_out_struct{"vfio_eeh_pe_op", "POWER", "argument of the left-out VFIO_EEH_PE_OP"},
-    left_out_struct{"vfio_region_info_cap_nvlink2_ssatgt", "POWER",
-                    "NVLink2 GPU region capability (POWER9 only; its vfio-pci support was removed in 2021)"},
-    left_out_struct{"vfio_region_info_cap_nvlink2_lnkspd", "POWER",
-                    "NVLink2 GPU region capability (POWER9 only; its vfio-pci support was removed in 2021)"},
     left_out_struct{"vfio_device_feature_zpci_err", "s390", "zPCI error-injection feature (s390 only)"},
 };
 
