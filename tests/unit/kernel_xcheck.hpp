@@ -76,10 +76,20 @@
 #else
 #define VFIOPP_XC_k6_18(...)
 #endif
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 19, 0)
+#define VFIOPP_XC_k6_19(...) __VA_ARGS__
+#else
+#define VFIOPP_XC_k6_19(...)
+#endif
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(7, 0, 0)
 #define VFIOPP_XC_k7_0(...) __VA_ARGS__
 #else
 #define VFIOPP_XC_k7_0(...)
+#endif
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(7, 1, 0)
+#define VFIOPP_XC_k7_1(...) __VA_ARGS__
+#else
+#define VFIOPP_XC_k7_1(...)
 #endif
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(7, 3, 0)
 #define VFIOPP_XC_k7_3(...) __VA_ARGS__
@@ -130,9 +140,10 @@ constexpr bool pfr_types_match(std::index_sequence<I...>) {
 
 // Boost.PFR is instantiated only when the kernel struct is reflectable (no C array, no anonymous union): for the
 // others tuple_size_v itself is a hard error, so it must sit behind `if constexpr`, not `||`.
+// A kernel struct with a flexible array member is not reflectable either (GCC counts `data[]` as a member).
 template <typename K, typename M, bool Reflectable>
 constexpr bool pfr_matches() {
-    if constexpr (!Reflectable)
+    if constexpr (!Reflectable || vfiopp::uapi::has_flexible_array<M>)
         return true;
     else
         return boost::pfr::tuple_size_v<K> == boost::pfr::tuple_size_v<M> &&

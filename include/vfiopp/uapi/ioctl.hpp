@@ -29,6 +29,7 @@ enum class fd_kind : u8 {
     group,      ///< /dev/vfio/N
     device,     ///< a VFIO device fd (from VFIO_GROUP_GET_DEVICE_FD or /dev/vfio/devices/vfioX)
     iommufd,    ///< /dev/iommu
+    migration_data,  ///< the data_fd a VFIO device returns on entering a migration state (VFIO_MIG_GET_PRECOPY_INFO)
 };
 /// How the ioctl's third argument is passed.
 enum class arg_kind : u8 { none, value, in, out, inout };
@@ -41,6 +42,7 @@ constexpr std::string_view to_string(fd_kind k) {
         case fd_kind::group: return "group";
         case fd_kind::device: return "device";
         case fd_kind::iommufd: return "iommufd";
+        case fd_kind::migration_data: return "migration data";
     }
     return "?";
 }

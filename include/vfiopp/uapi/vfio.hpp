@@ -887,7 +887,7 @@ inline constexpr abi_kind vfiopp_abi = abi_kind::mainline;
     /* VFIO_MIG_GET_PRECOPY_INFO: issued on the migration data fd (from mig_device_state), not the device fd;   \
        only in PRE_COPY states (EINVAL otherwise). argsz >= 24 in; initial_bytes, dirty_bytes and, after        \
        mig_precopy_infov2, flags (precopy_info_flag::reinit) out. */                                              \
-    X(mig_get_precopy_info, VFIO_MIG_GET_PRECOPY_INFO, vfio_type, vfio_base + 21, device, inout, vfio_precopy_info, k6_2) \
+    X(mig_get_precopy_info, VFIO_MIG_GET_PRECOPY_INFO, vfio_type, vfio_base + 21, migration_data, inout, vfio_precopy_info, k6_2) \
     /* ---- container fd, Type1 IOMMU (numbers overlap the device fd's) ---- */                                \
     /* VFIO_IOMMU_GET_INFO: argsz >= 16 (EINVAL below); the kernel fills flags, iova_pgsizes and, with           \
        VFIO_IOMMU_INFO_CAPS, a capability chain at cap_offset; if argsz is too small for the chain it writes     \
