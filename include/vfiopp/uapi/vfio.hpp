@@ -5,9 +5,8 @@
 //    C arrays are std::array; anonymous unions are named (listed with F##_AS for the cross-check);
 //    flexible array members are declared with VFIOPP_FLEX after the struct. A kernel member whose name C++
 //    reserves (`__reserved`, `__pad`) is mirrored without the underscores and listed with F##_AS.
-//  - a struct with a flexible array member lists its first field with F##_AS under the same name: Boost.PFR
-//    cannot reflect the kernel's struct (GCC decomposes data[] as one more member), and an F##_AS field is what
-//    tells the cross-check to leave PFR out for that struct; every offset is still compared.
+//  - Boost.PFR cannot reflect a kernel struct with a flexible array member (GCC decomposes data[] as one more
+//    member): the cross-check leaves PFR out for mirrors with VFIOPP_FLEX and still compares every field.
 //  - a flags word that also carries a multi-bit sub-field (VFIO_DEVICE_FEATURE_MASK, the IRQ_SET data/action
 //    types) is still a bitmask of the named bits; the masks are in VFIOPP_CONSTANTS_vfio.
 //  - values that are enumerations (extension ids, capability ids, region types and subtypes, region and IRQ
@@ -176,7 +175,7 @@ struct alignas(8) vfio_region_info_cap_sparse_mmap {
     u32 nr_areas;
     u32 reserved;
 };
-#define VFIOPP_FIELDS_vfio_region_info_cap_sparse_mmap(F, T) F##_AS(T, header, 0, header) F(T, nr_areas, 8) F(T, reserved, 12)
+#define VFIOPP_FIELDS_vfio_region_info_cap_sparse_mmap(F, T) F(T, header, 0) F(T, nr_areas, 8) F(T, reserved, 12)
 VFIOPP_FLEX(vfio_region_info_cap_sparse_mmap, areas, vfio_region_sparse_mmap_area, 16)
 
 /// Region info capability: a device-specific region's type and subtype.
@@ -310,7 +309,7 @@ struct vfio_irq_set {
     u32 count;
 };
 #define VFIOPP_FIELDS_vfio_irq_set(F, T) \
-    F##_AS(T, argsz, 0, argsz) F(T, flags, 4) F(T, index, 8) F(T, start, 12) F(T, count, 16)
+    F(T, argsz, 0) F(T, flags, 4) F(T, index, 8) F(T, start, 12) F(T, count, 16)
 VFIOPP_FLEX(vfio_irq_set, data, u8, 20)
 
 // ---- vfio-pci fixed region and IRQ indexes (the kernel's anonymous enums) ----
@@ -361,7 +360,7 @@ struct vfio_pci_hot_reset_info {
     bitmask<pci_hot_reset_flag> flags;
     u32 count;
 };
-#define VFIOPP_FIELDS_vfio_pci_hot_reset_info(F, T) F##_AS(T, argsz, 0, argsz) F(T, flags, 4) F(T, count, 8)
+#define VFIOPP_FIELDS_vfio_pci_hot_reset_info(F, T) F(T, argsz, 0) F(T, flags, 4) F(T, count, 8)
 VFIOPP_FLEX(vfio_pci_hot_reset_info, devices, vfio_pci_dependent_device, 12)
 
 /// VFIO_DEVICE_PCI_HOT_RESET argument: `count` group fds proving ownership (0 on a cdev). No flags are defined.
@@ -370,7 +369,7 @@ struct vfio_pci_hot_reset {
     u32 flags;
     u32 count;
 };
-#define VFIOPP_FIELDS_vfio_pci_hot_reset(F, T) F##_AS(T, argsz, 0, argsz) F(T, flags, 4) F(T, count, 8)
+#define VFIOPP_FIELDS_vfio_pci_hot_reset(F, T) F(T, argsz, 0) F(T, flags, 4) F(T, count, 8)
 VFIOPP_FLEX(vfio_pci_hot_reset, group_fds, s32, 12)
 
 // ---- VFIO_DEVICE_QUERY_GFX_PLANE ----
@@ -442,7 +441,7 @@ struct vfio_device_feature {
     u32 argsz;
     bitmask<device_feature_flag> flags;
 };
-#define VFIOPP_FIELDS_vfio_device_feature(F, T) F##_AS(T, argsz, 0, argsz) F(T, flags, 4)
+#define VFIOPP_FIELDS_vfio_device_feature(F, T) F(T, argsz, 0) F(T, flags, 4)
 VFIOPP_FLEX(vfio_device_feature, data, u8, 8)
 
 // Feature numbers (the low 16 bits of vfio_device_feature::flags). s390: VFIO_DEVICE_FEATURE_ZPCI_ERROR (13)
@@ -620,7 +619,7 @@ struct alignas(8) vfio_device_feature_dma_buf {
     u32 nr_ranges;
 };
 #define VFIOPP_FIELDS_vfio_device_feature_dma_buf(F, T) \
-    F##_AS(T, region_index, 0, region_index) F(T, open_flags, 4) F(T, flags, 8) F(T, nr_ranges, 12)
+    F(T, region_index, 0) F(T, open_flags, 4) F(T, flags, 8) F(T, nr_ranges, 12)
 VFIOPP_FLEX(vfio_device_feature_dma_buf, dma_ranges, vfio_region_dma_range, 16)
 
 // ---- Type1 IOMMU: VFIO_IOMMU_GET_INFO ----
@@ -661,7 +660,7 @@ struct alignas(8) vfio_iommu_type1_info_cap_iova_range {
     u32 reserved;
 };
 #define VFIOPP_FIELDS_vfio_iommu_type1_info_cap_iova_range(F, T) \
-    F##_AS(T, header, 0, header) F(T, nr_iovas, 8) F(T, reserved, 12)
+    F(T, header, 0) F(T, nr_iovas, 8) F(T, reserved, 12)
 VFIOPP_FLEX(vfio_iommu_type1_info_cap_iova_range, iova_ranges, vfio_iova_range, 16)
 
 /// IOMMU info capability: dirty page logging is supported. No flags are defined.
@@ -720,7 +719,7 @@ struct vfio_iommu_type1_dma_unmap {
     u64 iova;
     u64 size;  ///< out: bytes actually unmapped
 };
-#define VFIOPP_FIELDS_vfio_iommu_type1_dma_unmap(F, T) F##_AS(T, argsz, 0, argsz) F(T, flags, 4) F(T, iova, 8) F(T, size, 16)
+#define VFIOPP_FIELDS_vfio_iommu_type1_dma_unmap(F, T) F(T, argsz, 0) F(T, flags, 4) F(T, iova, 8) F(T, size, 16)
 VFIOPP_FLEX(vfio_iommu_type1_dma_unmap, data, u8, 24)
 
 // ---- Type1 IOMMU: VFIO_IOMMU_DIRTY_PAGES ----
@@ -736,7 +735,7 @@ struct vfio_iommu_type1_dirty_bitmap {
     u32 argsz;
     bitmask<dirty_pages_flag> flags;
 };
-#define VFIOPP_FIELDS_vfio_iommu_type1_dirty_bitmap(F, T) F##_AS(T, argsz, 0, argsz) F(T, flags, 4)
+#define VFIOPP_FIELDS_vfio_iommu_type1_dirty_bitmap(F, T) F(T, argsz, 0) F(T, flags, 4)
 VFIOPP_FLEX(vfio_iommu_type1_dirty_bitmap, data, u8, 8)
 
 /// The data[] of VFIO_IOMMU_DIRTY_PAGES with dirty_pages_flag::get_bitmap: range and bitmap to fill.
