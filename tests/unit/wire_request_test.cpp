@@ -2,6 +2,7 @@
 #include <vfiopp/fmt.hpp>
 #include <vfiopp/fmt_error.hpp>
 #include <vfiopp/io/sync.hpp>
+#include <vfiopp/uapi/iommufd.hpp>
 #include <vfiopp/uapi/vfio.hpp>
 #include <vfiopp/wire/checked.hpp>
 #include <vfiopp/wire/negotiate.hpp>
@@ -189,4 +190,44 @@ TEST_CASE("prep_in builds in the caller's buffer and refuses a short or misalign
     CHECK(short_buf.error().code == EINVAL);
     CHECK(short_buf.error().field == "argsz");
     CHECK_FALSE(wire::prep_in<vfio::device_get_region_info>(std::span{buf}.subspan(4), {}).has_value());
+}
+
+TEST_CASE("IOAS_IOVA_RANGES: EMSGSIZE with num_iovas written back is negotiated within the caller's array",
+          "[wire][negotiate]") {
+    // A kernel with 3 allowed ranges: fewer slots -> EMSGSIZE and num_iovas = 3; the set grows to 3 only after
+    // the first call (a race), so the first call with room for 4 still fails and is retried.
+    int calls = 0;
+    auto kernel = [&](int, unsigned long code, void* arg) {
+        ++calls;
+        CHECK(code == 0x3b84);
+        iommu_ioas_iova_ranges h;
+        std::memcpy(&h, arg, sizeof h);
+        CHECK(h.size == sizeof h);
+        const u32 have = 3;
+        if (calls == 1 || h.num_iovas < have) {
+            h.num_iovas = calls == 1 ? 2 : have;  // round 1: "2 needed" (changed since), forces a retry
+            std::memcpy(arg, &h, sizeof h);
+            errno = EMSGSIZE;
+            return -1;
+        }
+        auto* r = reinterpret_cast<iommu_iova_range*>(static_cast<std::uintptr_t>(h.allowed_iovas));
+        for (u32 i = 0; i < have; ++i) r[i] = {i * 0x1000, i * 0x1000 + 0xfff};
+        h.num_iovas = have;
+        std::memcpy(arg, &h, sizeof h);
+        return 0;
+    };
+    std::array<iommu_iova_range, 4> buf{};
+    auto got = wire::iommufd::ioas_iova_ranges(3, 1, std::span{buf}, kernel);
+    REQUIRE(got.has_value());
+    CHECK(calls == 2);
+    CHECK(got->size() == 3);
+    CHECK((*got)[2].start == 0x2000);
+
+    std::array<iommu_iova_range, 2> small{};
+    calls = 5;  // skip the race: plain "3 needed"
+    auto e = wire::iommufd::ioas_iova_ranges(3, 1, std::span{small}, kernel);
+    REQUIRE_FALSE(e.has_value());
+    CHECK(e.error().code == EMSGSIZE);
+    CHECK(e.error().field == "num_iovas");
+    CHECK(e.error().ioctl == "IOMMU_IOAS_IOVA_RANGES");
 }

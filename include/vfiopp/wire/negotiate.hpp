@@ -13,6 +13,7 @@
 
 #include <vfiopp/error.hpp>
 #include <vfiopp/io/sync.hpp>
+#include <vfiopp/uapi/iommufd.hpp>
 #include <vfiopp/wire/request.hpp>
 
 #include <cstring>
@@ -95,5 +96,22 @@ result<std::span<Elem>> negotiate_array(int fd, request<Def, Storage, R>& req, s
     }
     return detail::refuse(Def.name, f.count_name, EAGAIN, "the kernel kept reporting EMSGSIZE");
 }
+
+namespace iommufd {
+/// IOMMU_IOAS_IOVA_RANGES of ioas_id into the caller's array (no heap), negotiated on EMSGSIZE; returns the
+/// filled part. `std::array<iommu_iova_range, 8> buf; auto got = wire::iommufd::ioas_iova_ranges(iommufd, ioas, buf);`
+template <typename Ioctl = io::sys_ioctl>
+result<std::span<uapi::iommu_iova_range>> ioas_iova_ranges(int fd, u32 ioas_id, std::span<uapi::iommu_iova_range> out,
+                                                           Ioctl&& ioctl_fn = {}, unsigned max_rounds = 4) {
+    uapi::iommu_ioas_iova_ranges h{};
+    h.ioas_id = ioas_id;
+    auto req = prep<uapi::iommufd::ioas_iova_ranges>(h);
+    return negotiate_array(fd, req, out,
+                           array_fields<uapi::iommu_ioas_iova_ranges, uapi::iommu_iova_range>{
+                               &uapi::iommu_ioas_iova_ranges::num_iovas, &uapi::iommu_ioas_iova_ranges::allowed_iovas,
+                               "num_iovas"},
+                           std::forward<Ioctl>(ioctl_fn), max_rounds);
+}
+}  // namespace iommufd
 
 }  // namespace vfiopp::wire
