@@ -284,6 +284,16 @@ constexpr bool duplicate_ioctl_name_abi(std::string_view name) {
     return false;
 }
 
+/// The most entries that share one code in a table sorted by code.
+constexpr std::size_t max_entries_per_code(std::span<const uapi::ioctl_info> table) {
+    std::size_t most = 0;
+    for (std::size_t b = 0, e = 0; b < table.size(); b = e) {
+        while (e < table.size() && table[e].code == table[b].code) ++e;
+        most = std::max(most, e - b);
+    }
+    return most;
+}
+
 /// True when no two entries share (code, fd, abi) or (name, abi); fails constant evaluation naming them if not.
 template <std::size_t N>
 constexpr bool registry_is_unique(const std::array<uapi::ioctl_info, N>& r) {
@@ -319,8 +329,8 @@ constexpr std::size_t ioctl_count(uapi_header h) {
 ///   auto m = find_ioctl(0x3b76, fd_kind::container);  if (m.ambiguous()) ...;  if (auto* i = m.unique()) ...
 class ioctl_matches {
 public:
-    /// (code, fd, abi) is unique, so no lookup can find more than one entry per fd kind and ABI.
-    static constexpr std::size_t capacity = 4 * 3;
+    /// Most entries one code can have; a static_assert below proves no code of the registry has more.
+    static constexpr std::size_t capacity = 16;
 
     constexpr std::size_t size() const { return n_; }
     constexpr bool empty() const { return n_ == 0; }
@@ -332,7 +342,8 @@ public:
     constexpr const ioctl_info* const* begin() const { return items_.data(); }
     constexpr const ioctl_info* const* end() const { return items_.data() + n_; }
 
-    /// Adds an entry (used by the lookups); entries beyond capacity are dropped, which uniqueness rules out.
+    /// Adds an entry (used by the lookups); entries beyond capacity are dropped, which the static_assert on
+    /// max_entries_per_code rules out for the registry.
     constexpr void add(const ioctl_info& i) {
         if (n_ < capacity) items_[n_++] = &i;
     }
@@ -341,6 +352,9 @@ private:
     std::array<const ioctl_info*, capacity> items_{};
     std::size_t n_ = 0;
 };
+
+static_assert(detail::max_entries_per_code(ioctl_registry) <= ioctl_matches::capacity,
+              "vfiopp: more ioctls share one code than ioctl_matches can hold; raise its capacity");
 
 /// Every entry with this code, on any fd and in any ABI, from a sorted table (ioctl_registry by default).
 ///   for (const ioctl_info* i : find_ioctls(0x3b70)) fmt::print("{} on {}\n", i->name, to_string(i->fd));
