@@ -17,6 +17,12 @@ T at(const Req& r, std::size_t off) {
     std::memcpy(&v, r.bytes().data() + off, sizeof v);
     return v;
 }
+template <typename D>
+concept hwpt_alloc_takes_temporary =
+    requires { wire::iommufd::hwpt_alloc(1u, 2u, bitmask<hwpt_alloc_flag>{}, D{}); };
+template <typename D>
+concept hwpt_alloc_takes_lvalue =
+    requires(const D& d) { wire::iommufd::hwpt_alloc(1u, 2u, bitmask<hwpt_alloc_flag>{}, d); };
 }  // namespace
 
 TEST_CASE("SET_IRQS: data type bit from the trailer, action bit from the tag", "[wire][irq]") {
@@ -150,13 +156,17 @@ TEST_CASE("HWPT_ALLOC: data_type/len/uptr from the vendor data, pointing at the 
     CHECK(at<u32>(*r, 24) == 1);
     CHECK(at<u32>(*r, 28) == 24);
     CHECK(at<u64>(*r, 32) == reinterpret_cast<std::uintptr_t>(&std::get<iommu_hwpt_vtd_s1>(data)));
-    auto parent = wire::iommufd::hwpt_alloc(1, 3, hwpt_alloc_flag::nest_parent, std::monostate{});
+    auto parent = wire::iommufd::hwpt_alloc(1, 3, hwpt_alloc_flag::nest_parent);
     REQUIRE(parent.has_value());
     CHECK(at<u32>(*parent, 4) == 1);
     CHECK(at<u32>(*parent, 28) == 0);
     CHECK(at<u64>(*parent, 32) == 0);
     auto bad = wire::iommufd::hwpt_alloc(1, 2, hwpt_alloc_flag::nest_parent, data);
     CHECK(bad.error().code == EOPNOTSUPP);
+    auto direct = wire::iommufd::hwpt_alloc(1, 2, {}, s1);  // the caller's own object, no copy
+    CHECK(at<u64>(*direct, 32) == reinterpret_cast<std::uintptr_t>(&s1));
+    STATIC_CHECK_FALSE(hwpt_alloc_takes_temporary<iommu_hwpt_vtd_s1>);  // data_uptr would dangle
+    STATIC_CHECK(hwpt_alloc_takes_lvalue<iommu_hwpt_vtd_s1>);
     auto f = wire::iommufd::hwpt_alloc(1, 2, {}, data, 9u);
     CHECK(at<u32>(*f, 4) == (1u << 2));
     CHECK(at<u32>(*f, 40) == 9);

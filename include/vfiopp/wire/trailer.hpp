@@ -335,22 +335,16 @@ namespace iommufd {
 /// HWPT_ALLOC vendor data: none (kernel-managed HWPT from an IOAS) or a user-managed stage-1 table.
 using hwpt_data = std::variant<std::monostate, uapi::iommu_hwpt_vtd_s1, uapi::iommu_hwpt_arm_smmuv3, uapi::iommu_hwpt_amd_guest>;
 
-namespace detail {
-template <typename D>
-constexpr uapi::hwpt_data_type hwpt_data_type_of() {
-    if constexpr (std::is_same_v<D, uapi::iommu_hwpt_vtd_s1>) return uapi::hwpt_data_type::vtd_s1;
-    else if constexpr (std::is_same_v<D, uapi::iommu_hwpt_arm_smmuv3>) return uapi::hwpt_data_type::arm_smmuv3;
-    else if constexpr (std::is_same_v<D, uapi::iommu_hwpt_amd_guest>) return uapi::hwpt_data_type::amd_guest;
-    else return uapi::hwpt_data_type::none;
-}
-}  // namespace detail
 
-/// IOMMU_HWPT_ALLOC on dev_id from pt_id; data_type, data_len and data_uptr follow from `data`, which must stay
-/// alive until the ioctl is issued (data_uptr points at it; no copy). A nested HWPT (vendor data) must not ask for
-/// nest_parent or dirty_tracking (EOPNOTSUPP), fault_id only with fault_id_valid (the flag is set from fault_id).
-///   uapi::iommu_hwpt_vtd_s1 s1{...}; wire::iommufd::hwpt_alloc(dev, parent, {}, s1).value();
-inline result<request<uapi::iommufd::hwpt_alloc>> hwpt_alloc(u32 dev_id, u32 pt_id, uapi::bitmask<uapi::hwpt_alloc_flag> flags,
-                                                             const hwpt_data& data, std::optional<u32> fault_id = {}) {
+/// Vendor data types of IOMMU_HWPT_ALLOC.
+template <typename D>
+concept hwpt_vendor_data = std::is_same_v<D, uapi::iommu_hwpt_vtd_s1> || std::is_same_v<D, uapi::iommu_hwpt_arm_smmuv3> ||
+                           std::is_same_v<D, uapi::iommu_hwpt_amd_guest>;
+
+namespace detail {
+inline result<request<uapi::iommufd::hwpt_alloc>> hwpt_alloc_impl(u32 dev_id, u32 pt_id, uapi::bitmask<uapi::hwpt_alloc_flag> flags,
+                                                                  uapi::hwpt_data_type type, const void* data, u32 len,
+                                                                  std::optional<u32> fault_id) {
     constexpr std::string_view name = uapi::iommufd::hwpt_alloc.name;
     uapi::iommu_hwpt_alloc h{};
     h.dev_id = dev_id;
@@ -362,21 +356,51 @@ inline result<request<uapi::iommufd::hwpt_alloc>> hwpt_alloc(u32 dev_id, u32 pt_
         h.flags |= uapi::hwpt_alloc_flag::fault_id_valid;
         h.fault_id = *fault_id;
     }
-    bool nested = data.index() != 0;
-    if (nested && (flags.has(uapi::hwpt_alloc_flag::nest_parent) || flags.has(uapi::hwpt_alloc_flag::dirty_tracking)))
+    if (data && (flags.has(uapi::hwpt_alloc_flag::nest_parent) || flags.has(uapi::hwpt_alloc_flag::dirty_tracking)))
         return wire::detail::refuse(name, "flags", EOPNOTSUPP, "a nested (vendor data) HWPT cannot be a nest parent or track dirty pages");
-    std::visit(
-        [&](const auto& d) {
-            using D = std::remove_cvref_t<decltype(d)>;
-            h.data_type = detail::hwpt_data_type_of<D>();
-            if constexpr (!std::is_same_v<D, std::monostate>) {
-                h.data_len = static_cast<u32>(sizeof(D));
-                h.data_uptr = reinterpret_cast<std::uintptr_t>(&d);
-            }
-        },
-        data);
+    h.data_type = type;
+    h.data_len = len;
+    h.data_uptr = reinterpret_cast<std::uintptr_t>(data);
     return prep<uapi::iommufd::hwpt_alloc>(h);
 }
+}  // namespace detail
+
+/// IOMMU_HWPT_ALLOC of a kernel-managed HWPT from an IOAS (data_type none, data_len 0, data_uptr 0).
+/// fault_id sets fault_id_valid. `auto r = wire::iommufd::hwpt_alloc(dev, ioas, hwpt_alloc_flag::nest_parent);`
+inline result<request<uapi::iommufd::hwpt_alloc>> hwpt_alloc(u32 dev_id, u32 pt_id, uapi::bitmask<uapi::hwpt_alloc_flag> flags,
+                                                             std::optional<u32> fault_id = {}) {
+    return detail::hwpt_alloc_impl(dev_id, pt_id, flags, uapi::hwpt_data_type::none, nullptr, 0, fault_id);
+}
+
+/// IOMMU_HWPT_ALLOC of a nested HWPT with vendor data: data_type/data_len from D, data_uptr points at the caller's
+/// object (no copy; it must outlive the submit, so temporaries are refused at compile time). A nested HWPT cannot
+/// ask for nest_parent or dirty_tracking (EOPNOTSUPP before the ioctl).
+///   uapi::iommu_hwpt_vtd_s1 s1{...}; auto r = wire::iommufd::hwpt_alloc(dev, parent_hwpt, {}, s1);
+template <hwpt_vendor_data D>
+result<request<uapi::iommufd::hwpt_alloc>> hwpt_alloc(u32 dev_id, u32 pt_id, uapi::bitmask<uapi::hwpt_alloc_flag> flags,
+                                                      const D& data, std::optional<u32> fault_id = {}) {
+    uapi::hwpt_data_type t = std::is_same_v<D, uapi::iommu_hwpt_vtd_s1>      ? uapi::hwpt_data_type::vtd_s1
+                             : std::is_same_v<D, uapi::iommu_hwpt_arm_smmuv3> ? uapi::hwpt_data_type::arm_smmuv3
+                                                                               : uapi::hwpt_data_type::amd_guest;
+    return detail::hwpt_alloc_impl(dev_id, pt_id, flags, t, &data, static_cast<u32>(sizeof(D)), fault_id);
+}
+template <hwpt_vendor_data D>
+result<request<uapi::iommufd::hwpt_alloc>> hwpt_alloc(u32, u32, uapi::bitmask<uapi::hwpt_alloc_flag>, const D&&,
+                                                      std::optional<u32> = {}) = delete;  // data_uptr would dangle
+
+/// The same from a vendor-data variant (the alternative picks data_type; monostate = none); the variant must
+/// outlive the submit. `wire::iommufd::hwpt_data d = s1; auto r = wire::iommufd::hwpt_alloc(dev, parent, {}, d);`
+inline result<request<uapi::iommufd::hwpt_alloc>> hwpt_alloc(u32 dev_id, u32 pt_id, uapi::bitmask<uapi::hwpt_alloc_flag> flags,
+                                                             const hwpt_data& data, std::optional<u32> fault_id = {}) {
+    return std::visit(
+        [&](const auto& d) {
+            if constexpr (std::is_same_v<std::remove_cvref_t<decltype(d)>, std::monostate>) return hwpt_alloc(dev_id, pt_id, flags, fault_id);
+            else return hwpt_alloc(dev_id, pt_id, flags, d, fault_id);
+        },
+        data);
+}
+result<request<uapi::iommufd::hwpt_alloc>> hwpt_alloc(u32, u32, uapi::bitmask<uapi::hwpt_alloc_flag>, const hwpt_data&&,
+                                                      std::optional<u32> = {}) = delete;  // data_uptr would dangle
 
 namespace detail {
 template <typename E>
