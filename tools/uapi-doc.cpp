@@ -32,13 +32,17 @@ std::string since_text(std::string_view s) {
     return std::string(s);
 }
 
+// A `char` argument is a NUL-terminated string (VFIO_GROUP_GET_DEVICE_FD): its size is the string's.
+bool is_string_arg(const ioctl_info& i) { return i.arg_type_name == "char"; }
+
 std::string size_text(const ioctl_info& i) {
-    if (i.arg_size == 0) return "-";
+    if (i.arg_size == 0 || is_string_arg(i)) return "-";
     return i.arg_has_flex ? fmt::format("{} + data[]", i.arg_size) : fmt::format("{}", i.arg_size);
 }
 
 std::string type_text(const ioctl_info& i) {
     if (i.arg_type_name.empty()) return i.arg == arg_kind::value ? "(integer by value)" : "-";
+    if (is_string_arg(i)) return "`char[]` (NUL-terminated string)";
     return fmt::format("`{}`", i.arg_type_name);
 }
 
