@@ -9,6 +9,7 @@
 // offsets), narrower integers in decimal, padding and unions as hex bytes.
 #pragma once
 
+#include <vfiopp/fmt_error.hpp>
 #include <vfiopp/uapi/enums.hpp>
 #include <vfiopp/uapi/layout.hpp>
 

@@ -123,13 +123,12 @@ TEST_CASE("MAP_DMA refuses empty and wrapping ranges", "[wire][dma]") {
 
 TEST_CASE("NESTING_OP: op follows the alternative; seed op field at 8 and data at 12, v7 op in flags and data at 8",
           "[wire][nesting]") {
-    iommu_cache_invalidate_info inv{};
-    inv.argsz = sizeof inv;
-    inv.version = 1;
+    iommu_cache_invalidate_info inv{};  // argsz and version left 0: the builder derives them
     auto v7 = wire::nesting_op<abi::v7>(wire::cache_invalidate{inv});
     CHECK(v7.size() == 8 + sizeof inv);
     CHECK(at<u32>(v7, 4) == 2);
     CHECK(at<u32>(v7, 8) == sizeof inv);  // the payload's own argsz, at data[0]
+    CHECK(at<u32>(v7, 12) == 1);          // and its version
     auto seed = wire::nesting_op<abi::seed>(wire::cache_invalidate{inv});
     CHECK(seed.size() == 12 + sizeof inv);
     CHECK(at<u32>(seed, 4) == 0);
@@ -141,6 +140,8 @@ TEST_CASE("NESTING_OP: op follows the alternative; seed op field at 8 and data a
     CHECK(u.size() == 80);
     CHECK(at<u32>(u, 4) == 1);
     CHECK(at<u64>(u, 8 + 32) == 0x55);
+    CHECK(at<u32>(u, 8) == 72);
+    CHECK(at<u32>(u, 12) == 1);
     STATIC_CHECK(decltype(u)::ioctl.code == 0x3b77);
     STATIC_CHECK(decltype(seed)::ioctl.code == 0x3b7b);
 }

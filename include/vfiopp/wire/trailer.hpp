@@ -311,7 +311,7 @@ using nesting_op_request =
             inline_storage<::vfiopp::wire::detail::round8(uapi::abi_traits<Abi>::data_offset + detail::nesting_payload_max)>>;
 
 /// VFIO_IOMMU_NESTING_OP for revision Abi (abi::seed: op field, data at 12; abi::v7: op in flags, data at 8);
-/// op and argsz (header + the payload struct) follow from the alternative.
+/// op, argsz (header + the payload struct) and the payload's own argsz and version follow from the alternative.
 ///   auto req = wire::nesting_op<abi::v7>(wire::cache_invalidate{info});
 template <typename Abi>
 nesting_op_request<Abi> nesting_op(const nesting_payload& payload) {
@@ -321,7 +321,12 @@ nesting_op_request<Abi> nesting_op(const nesting_payload& payload) {
         [&](const auto& alt) {
             typename T::nesting_op_type h{};
             T::set_op(h, detail::op_of_alternative<Abi, std::remove_cvref_t<decltype(alt)>>());
-            auto st = detail::put_with_trailer(r, h, &alt.data, sizeof alt.data, "data");
+            // The 5.10 payloads carry their own argsz and version (the kernel's iommu_uapi_* checks them): both
+            // follow from the payload type, like the header's argsz and op.
+            auto data = alt.data;
+            data.argsz = sizeof data;
+            data.version = 1;  // IOMMU_GPASID_BIND_VERSION_1 == IOMMU_CACHE_INVALIDATE_INFO_VERSION_1 == 1
+            auto st = detail::put_with_trailer(r, h, &data, sizeof data, "data");
             (void)st;  // cannot fail: the storage is sized for the largest alternative
         },
         payload);

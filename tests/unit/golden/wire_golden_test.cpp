@@ -83,6 +83,7 @@ TEST_CASE("golden: VFIO_IOMMU_NESTING_OP seed and v7", "[golden]") {
     inv.granularity = iommu_inv_granularity{2};
     static iommu_gpasid_bind_data bind{};
     bind.argsz = sizeof bind;
+    bind.version = 1;
     bind.hpasid = 0x42;
     CHECK(image(wire::nesting_op<abi::seed>(wire::cache_invalidate{inv})) ==
           c_image([](void* b) { return golden_seed_nesting_op(b, 2, &inv, sizeof inv); }));
