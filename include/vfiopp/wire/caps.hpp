@@ -23,8 +23,9 @@
 //
 // Rules a chain must follow (a violation is an error, never undefined behaviour):
 //  - the reply is at least as large as its fixed struct; only bytes below min(reply size, argsz) are read;
-//  - every capability starts at an offset that is 8-aligned (the kernel's vfio_info_cap_add() aligns each
-//    capability to 8 bytes), past the reply's fixed struct, and strictly after the previous capability's fixed
+//  - every capability starts at a 4-aligned offset (vfio_info_cap_header's alignment: kernels before 6.5 pack
+//    capabilities back to back, so Debian 12's 6.1 puts IOVA_RANGE at 68 after the 12-byte DMA_AVAIL; since 6.5
+//    vfio_info_cap_add() aligns each one to 8), past the reply's fixed struct, and strictly after the previous capability's fixed
 //    part (so offsets only grow: no loops, nothing backwards, no overlap);
 //  - a known capability's fixed struct and its array (count * element size, computed with overflow checks) fit
 //    before the next capability, or before the end of the reply for the last one.
@@ -423,7 +424,8 @@ vfiopp::result<cap_step<Kind>> walk_one(std::span<const std::byte> reply, std::s
         return make_error(Kind::ioctl, field, EINVAL,
                           first ? "first capability overlaps the reply's own struct"
                                 : "capability overlaps the previous capability");
-    if (offset % 8 != 0) return make_error(Kind::ioctl, field, EINVAL, "capability offset is not 8-byte aligned");
+    if (offset % alignof(uapi::vfio_info_cap_header) != 0)
+        return make_error(Kind::ioctl, field, EINVAL, "capability offset is not 4-byte aligned");
     if (offset > reply.size() || reply.size() - offset < hdr)
         return make_error(Kind::ioctl, field, EOVERFLOW, "capability header lies past the end of the reply");
     const auto h = load_at<uapi::vfio_info_cap_header>(reply, offset);
