@@ -45,7 +45,6 @@ using uapi::u64;
 
 int n_pass = 0;
 int n_fail = 0;
-int n_gap = 0;
 // Debian's 6.1 kernel packs GET_INFO capabilities at 4-byte boundaries (the 8-byte alignment of
 // vfio_info_cap_add() and vfio_iommu_type1_info::pad came later); set from VFIOPP_VM_KERNEL.
 bool packed_caps_kernel = false;
@@ -59,14 +58,6 @@ bool check(bool ok, fmt::format_string<Args...> f, Args&&... args) {
     return ok;
 }
 
-// A known gap of the library: "XFAIL" (counted apart, neither passed nor failed) when `gap` holds, a FAIL when
-// it does not, so a change of behaviour (fixed, or failing for another reason) shows.
-template <typename... Args>
-void known_gap(bool gap, fmt::format_string<Args...> f, Args&&... args) {
-    fmt::print("{}: {}\n", gap ? "XFAIL" : "FAIL", fmt::format(f, std::forward<Args>(args)...));
-    std::fflush(stdout);
-    (gap ? n_gap : n_fail)++;
-}
 
 template <typename... Args>
 void info(fmt::format_string<Args...> f, Args&&... args) {
@@ -373,12 +364,7 @@ void test_type1(const std::vector<std::string>& edu, const std::vector<std::stri
           ih.cap_offset);
 
     auto chain = wire::iommu_info_chain::parse(gi.bytes());
-    if (packed_caps_kernel && !chain && chain.error().code == EINVAL && chain.error().field == "next" &&
-        chain.error().message.find("8-byte aligned") != std::string_view::npos)
-        // wire/caps.hpp requires 8-aligned capabilities; 6.1 puts IOVA_RANGE at 68 (4 mod 8). Until caps.hpp
-        // accepts 4-aligned capabilities, the chain (and the IOVA ranges through it) cannot be read on 6.1.
-        known_gap(true, "[type1] capability chain of a 6.1 kernel refused by wire::iommu_info_chain: {}", chain.error());
-    else if (check(chain.has_value() && !chain->truncated(), "[type1] capability chain parsed ({})",
+    if (check(chain.has_value() && !chain->truncated(), "[type1] capability chain parsed ({})",
                    chain ? "ok" : fmt::format("{}", chain.error()))) {
         std::string order;
         int n_iova = 0, n_mig = 0, n_avail = 0, n_unknown = 0;
@@ -820,7 +806,6 @@ int main() {
     if (full || !cdevs.empty()) test_iommufd(edu, cdevs);
     if (full) test_mock_nesting();
 
-    if (n_gap) fmt::print("{} known library gap(s) (XFAIL above)\n", n_gap);
     fmt::print("{} passed, {} failed\n", n_pass, n_fail);
     return n_fail == 0 && n_pass > 0 ? 0 : 1;
 }
