@@ -77,6 +77,91 @@ size_t golden_hwpt_invalidate_vtd(void *buf, uint32_t hwpt, const struct iommu_h
     return sizeof(*h);
 }
 
+/* ---- builders of wire/requests.hpp ---- */
+size_t golden_unmap_dma_dirty(void *buf, uint64_t iova, uint64_t size, uint64_t pgsize, uint64_t bytes, uint64_t *bitmap) {
+    struct vfio_iommu_type1_dma_unmap *u = buf;
+    struct vfio_bitmap *b = (void *)u->data;
+    size_t sz = sizeof(*u) + sizeof(*b);
+    memset(buf, 0, sz);
+    u->argsz = (uint32_t)sz;
+    u->flags = VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP;
+    u->iova = iova;
+    u->size = size;
+    b->pgsize = pgsize;
+    b->size = bytes;
+    b->data = (__u64 *)bitmap;
+    return sz;
+}
+
+size_t golden_dirty_pages_get(void *buf, uint64_t iova, uint64_t size, uint64_t pgsize, uint64_t bytes, uint64_t *bitmap) {
+    struct vfio_iommu_type1_dirty_bitmap *d = buf;
+    struct vfio_iommu_type1_dirty_bitmap_get *g = (void *)d->data;
+    size_t sz = sizeof(*d) + sizeof(*g);
+    memset(buf, 0, sz);
+    d->argsz = (uint32_t)sz;
+    d->flags = VFIO_IOMMU_DIRTY_PAGES_FLAG_GET_BITMAP;
+    g->iova = iova;
+    g->size = size;
+    g->bitmap.pgsize = pgsize;
+    g->bitmap.size = bytes;
+    g->bitmap.data = (__u64 *)bitmap;
+    return sz;
+}
+
+/* pasid < 0: the whole-device form, whose argsz ends before the pasid field. */
+size_t golden_attach_pt(void *buf, uint32_t pt, int64_t pasid) {
+    struct vfio_device_attach_iommufd_pt *a = buf;
+    memset(a, 0, sizeof(*a));
+    a->argsz = pasid < 0 ? offsetof(struct vfio_device_attach_iommufd_pt, pasid) : sizeof(*a);
+    a->pt_id = pt;
+    if (pasid >= 0) {
+        a->flags = VFIO_DEVICE_ATTACH_PASID;
+        a->pasid = (uint32_t)pasid;
+    }
+    return a->argsz;
+}
+
+size_t golden_detach_pt(void *buf, int64_t pasid) {
+    struct vfio_device_detach_iommufd_pt *d = buf;
+    memset(d, 0, sizeof(*d));
+    d->argsz = pasid < 0 ? offsetof(struct vfio_device_detach_iommufd_pt, pasid) : sizeof(*d);
+    if (pasid >= 0) {
+        d->flags = VFIO_DEVICE_DETACH_PASID;
+        d->pasid = (uint32_t)pasid;
+    }
+    return d->argsz;
+}
+
+size_t golden_hwpt_get_dirty_bitmap(void *buf, uint32_t hwpt, uint64_t iova, uint64_t length, uint64_t page_size,
+                                    uint64_t *bitmap) {
+    struct iommu_hwpt_get_dirty_bitmap *g = buf;
+    memset(g, 0, sizeof(*g));
+    g->size = sizeof(*g);
+    g->hwpt_id = hwpt;
+    g->flags = IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR;
+    g->iova = iova;
+    g->length = length;
+    g->page_size = page_size;
+    g->data = (uintptr_t)bitmap;
+    return sizeof(*g);
+}
+
+size_t golden_get_hw_info_vtd(void *buf, uint32_t dev, struct iommu_hw_info_vtd *vtd) {
+    struct iommu_hw_info *h = buf;
+    memset(h, 0, sizeof(*h));
+    h->size = sizeof(*h);
+    h->dev_id = dev;
+    h->data_len = sizeof(*vtd);
+    h->data_uptr = (uintptr_t)vtd;
+    return sizeof(*h);
+}
+
+size_t golden_group_get_device_fd(void *buf, const char *name) {
+    size_t n = strlen(name) + 1;
+    memcpy(buf, name, n);
+    return n;
+}
+
 /* ---- the 2020 proposal, restated ---- */
 struct seed_nesting_op { uint32_t argsz; uint32_t flags; uint32_t op; uint8_t data[]; };
 struct v7_nesting_op { uint32_t argsz; uint32_t flags; uint8_t data[]; };
@@ -98,4 +183,18 @@ size_t golden_v7_nesting_op(void *buf, uint32_t op, const void *payload, size_t 
     h->flags = op & V7_NESTING_OP_MASK;
     memcpy(h->data, payload, len);
     return sizeof(*h) + len;
+}
+
+struct v7_pasid_request { uint32_t argsz; uint32_t flags; struct { uint32_t min, max; } range; };
+#define V7_FLAG_ALLOC_PASID (1u << 0)
+#define V7_FLAG_FREE_PASID (1u << 1)
+
+size_t golden_v7_pasid_request(void *buf, int alloc, uint32_t min, uint32_t max) {
+    struct v7_pasid_request *r = buf;
+    memset(r, 0, sizeof(*r));
+    r->argsz = sizeof(*r);
+    r->flags = alloc ? V7_FLAG_ALLOC_PASID : V7_FLAG_FREE_PASID;
+    r->range.min = min;
+    r->range.max = max;
+    return sizeof(*r);
 }

@@ -1,5 +1,6 @@
 // Golden tests: every request image equals, byte for byte, what C code filling the kernel's own struct produces
 // (golden.c, compiled as C against the 7.3 uapi headers; the proposal's layouts restated in C).
+#include <vfiopp/wire/requests.hpp>
 #include <vfiopp/wire/trailer.hpp>
 
 #include <catch2/catch_test_macros.hpp>
@@ -16,6 +17,14 @@ std::size_t golden_hwpt_alloc_vtd(void*, std::uint32_t, std::uint32_t, const voi
 std::size_t golden_hwpt_invalidate_vtd(void*, std::uint32_t, const void*, std::uint32_t);
 std::size_t golden_seed_nesting_op(void*, std::uint32_t, const void*, std::size_t);
 std::size_t golden_v7_nesting_op(void*, std::uint32_t, const void*, std::size_t);
+std::size_t golden_unmap_dma_dirty(void*, std::uint64_t, std::uint64_t, std::uint64_t, std::uint64_t, std::uint64_t*);
+std::size_t golden_dirty_pages_get(void*, std::uint64_t, std::uint64_t, std::uint64_t, std::uint64_t, std::uint64_t*);
+std::size_t golden_attach_pt(void*, std::uint32_t, std::int64_t);
+std::size_t golden_detach_pt(void*, std::int64_t);
+std::size_t golden_hwpt_get_dirty_bitmap(void*, std::uint32_t, std::uint64_t, std::uint64_t, std::uint64_t, std::uint64_t*);
+std::size_t golden_get_hw_info_vtd(void*, std::uint32_t, void*);
+std::size_t golden_group_get_device_fd(void*, const char*);
+std::size_t golden_v7_pasid_request(void*, int, std::uint32_t, std::uint32_t);
 }
 
 using namespace vfiopp;
@@ -93,4 +102,43 @@ TEST_CASE("golden: VFIO_IOMMU_NESTING_OP seed and v7", "[golden]") {
           c_image([](void* b) { return golden_seed_nesting_op(b, 0, &bind, sizeof bind); }));
     CHECK(image(wire::nesting_op<abi::v7>(wire::unbind_pgtbl{bind})) ==
           c_image([](void* b) { return golden_v7_nesting_op(b, 1, &bind, sizeof bind); }));
+}
+
+TEST_CASE("golden: VFIO_IOMMU_UNMAP_DMA with GET_DIRTY_BITMAP and VFIO_IOMMU_DIRTY_PAGES GET_BITMAP", "[golden]") {
+    static std::array<u64, 2> bits{};
+    // 65 pages of 4 KiB: the bitmap is 2 u64 words = 16 bytes.
+    auto u = wv::iommu_unmap_dma_dirty(0x10000, 65 * 4096, 4096, bits);
+    REQUIRE(u.has_value());
+    CHECK(image(*u) == c_image([](void* b) { return golden_unmap_dma_dirty(b, 0x10000, 65 * 4096, 4096, 16, bits.data()); }));
+    auto g = wv::iommu_dirty_pages_get_bitmap(0x10000, 65 * 4096, 4096, bits);
+    REQUIRE(g.has_value());
+    CHECK(image(*g) == c_image([](void* b) { return golden_dirty_pages_get(b, 0x10000, 65 * 4096, 4096, 16, bits.data()); }));
+}
+
+TEST_CASE("golden: VFIO_DEVICE_ATTACH/DETACH_IOMMUFD_PT with and without PASID", "[golden]") {
+    CHECK(image(wv::device_attach_iommufd_pt(9)) == c_image([](void* b) { return golden_attach_pt(b, 9, -1); }));
+    CHECK(image(wv::device_attach_iommufd_pt(9, 0x55)) == c_image([](void* b) { return golden_attach_pt(b, 9, 0x55); }));
+    CHECK(image(wv::device_detach_iommufd_pt()) == c_image([](void* b) { return golden_detach_pt(b, -1); }));
+    CHECK(image(wv::device_detach_iommufd_pt(0x55)) == c_image([](void* b) { return golden_detach_pt(b, 0x55); }));
+}
+
+TEST_CASE("golden: IOMMU_HWPT_GET_DIRTY_BITMAP and IOMMU_GET_HW_INFO", "[golden]") {
+    static std::array<u64, 2> bits{};
+    auto g = wire::iommufd::hwpt_get_dirty_bitmap(4, 0x100000, 128 * 4096, 4096, bits, true);
+    REQUIRE(g.has_value());
+    CHECK(image(*g) == c_image([](void* b) { return golden_hwpt_get_dirty_bitmap(b, 4, 0x100000, 128 * 4096, 4096, bits.data()); }));
+    static iommu_hw_info_vtd vtd{};
+    CHECK(image(wire::iommufd::get_hw_info(3, vtd)) == c_image([](void* b) { return golden_get_hw_info_vtd(b, 3, &vtd); }));
+}
+
+TEST_CASE("golden: VFIO_GROUP_GET_DEVICE_FD name and v7 VFIO_IOMMU_PASID_REQUEST", "[golden]") {
+    auto d = wv::group_get_device_fd("0000:00:04.0");
+    REQUIRE(d.has_value());
+    CHECK(image(*d) == c_image([](void* b) { return golden_group_get_device_fd(b, "0000:00:04.0"); }));
+    auto a = wire::pasid_alloc<abi::v7>({1, 1000});
+    REQUIRE(a.has_value());
+    CHECK(image(*a) == c_image([](void* b) { return golden_v7_pasid_request(b, 1, 1, 1000); }));
+    auto f = wire::pasid_free<abi::v7>({5, 5});
+    REQUIRE(f.has_value());
+    CHECK(image(*f) == c_image([](void* b) { return golden_v7_pasid_request(b, 0, 5, 5); }));
 }
