@@ -430,6 +430,23 @@ inline result<uapi::bitmask<uapi::ioas_map_flag>> map_flags(std::string_view nam
     if (iova) access |= uapi::ioas_map_flag::fixed_iova;
     return access;
 }
+
+/// The checks IOAS_MAP, IOAS_MAP_FILE and IOAS_COPY share: a non-zero length, no wrap from the source start or
+/// from the requested iova, then the access flags (map_flags). Field names are those of the ioctl's struct.
+struct mapping_fields {
+    std::string_view source;   ///< field named when source + length wraps ("length", "src_iova")
+    std::string_view iova;     ///< field named when iova + length wraps ("iova", "dst_iova")
+    std::string_view empty;    ///< message for length 0
+};
+inline result<uapi::bitmask<uapi::ioas_map_flag>> mapping_flags(std::string_view name, mapping_fields fields, u64 source,
+                                                                u64 length, std::optional<u64> iova,
+                                                                uapi::bitmask<uapi::ioas_map_flag> access) {
+    if (length == 0) return wire::detail::refuse(name, "length", EINVAL, fields.empty);
+    if (auto c = checked_range(source, length, {name, fields.source}); !c) return c.error();
+    if (iova)
+        if (auto c = checked_range(*iova, length, {name, fields.iova}); !c) return c.error();
+    return map_flags(name, access, iova);
+}
 }  // namespace detail
 
 /// IOMMU_IOAS_MAP of [user_va, user_va + length) with access (readable/writeable); with iova the mapping is placed
@@ -438,11 +455,8 @@ inline result<uapi::bitmask<uapi::ioas_map_flag>> map_flags(std::string_view nam
 inline result<request<uapi::iommufd::ioas_map>> ioas_map(u32 ioas_id, u64 user_va, u64 length, uapi::bitmask<uapi::ioas_map_flag> access,
                                                          std::optional<u64> iova = {}) {
     constexpr std::string_view name = uapi::iommufd::ioas_map.name;
-    if (length == 0) return wire::detail::refuse(name, "length", EINVAL, "a mapping needs a non-zero length");
-    if (auto c = checked_range(user_va, length, {name, "length"}); !c) return c.error();
-    if (iova)
-        if (auto c = checked_range(*iova, length, {name, "iova"}); !c) return c.error();
-    auto f = detail::map_flags(name, access, iova);
+    auto f = detail::mapping_flags(name, {"length", "iova", "a mapping needs a non-zero length"}, user_va, length, iova,
+                                   access);
     if (!f) return f.error();
     uapi::iommu_ioas_map h{};
     h.flags = *f;
@@ -460,11 +474,8 @@ inline result<request<uapi::iommufd::ioas_map_file>> ioas_map_file(u32 ioas_id, 
                                                                    std::optional<u64> iova = {}) {
     constexpr std::string_view name = uapi::iommufd::ioas_map_file.name;
     if (fd < 0) return wire::detail::refuse(name, "fd", EBADF, "the file descriptor must be >= 0");
-    if (length == 0) return wire::detail::refuse(name, "length", EINVAL, "a mapping needs a non-zero length");
-    if (auto c = checked_range(start, length, {name, "length"}); !c) return c.error();
-    if (iova)
-        if (auto c = checked_range(*iova, length, {name, "iova"}); !c) return c.error();
-    auto f = detail::map_flags(name, access, iova);
+    auto f = detail::mapping_flags(name, {"length", "iova", "a mapping needs a non-zero length"}, start, length, iova,
+                                   access);
     if (!f) return f.error();
     uapi::iommu_ioas_map_file h{};
     h.flags = *f;
@@ -482,11 +493,8 @@ inline result<request<uapi::iommufd::ioas_copy>> ioas_copy(u32 dst_ioas_id, u32 
                                                            uapi::bitmask<uapi::ioas_map_flag> access,
                                                            std::optional<u64> dst_iova = {}) {
     constexpr std::string_view name = uapi::iommufd::ioas_copy.name;
-    if (length == 0) return wire::detail::refuse(name, "length", EINVAL, "a copy needs a non-zero length");
-    if (auto c = checked_range(src_iova, length, {name, "src_iova"}); !c) return c.error();
-    if (dst_iova)
-        if (auto c = checked_range(*dst_iova, length, {name, "dst_iova"}); !c) return c.error();
-    auto f = detail::map_flags(name, access, dst_iova);
+    auto f = detail::mapping_flags(name, {"src_iova", "dst_iova", "a copy needs a non-zero length"}, src_iova, length,
+                                   dst_iova, access);
     if (!f) return f.error();
     uapi::iommu_ioas_copy h{};
     h.flags = *f;
