@@ -1,28 +1,117 @@
 #!/usr/bin/env bash
-# run.sh MODE SOURCE_DIR WORK_DIR CXX - builds tests/package/consumer against vfiopp three ways and runs it.
+# run.sh MODE SOURCE_DIR WORK_DIR CXX - builds a consumer of vfiopp one way and runs it (the *_missing modes instead
+# check that find_package(vfiopp) fails, and say why). Modes:
+#   find_package, add_subdirectory, pkg_config   tests/package/consumer (vfiopp::fmt), fmt and liburing visible
+#   core_find_package, core_add_subdirectory,    tests/package/core_consumer (vfiopp::vfiopp only), with {fmt} and
+#   core_pkg_config                              liburing hidden from CMake and pkg-config, also when vfiopp itself
+#                                                is configured
+#   fmt_component, uring_component               find_package(vfiopp CONFIG REQUIRED COMPONENTS fmt / uring)
+#   fmt_component_missing, uring_component_missing   the same with {fmt} / liburing hidden: must fail
+# Each step's output goes to a log in WORK_DIR, printed when the step fails.
 set -euo pipefail
 mode=$1 src=$2 work=$3 cxx=$4
 rm -rf "$work" && mkdir -p "$work"
 consumer=$src/tests/package/consumer
+core_consumer=$src/tests/package/core_consumer
+
+# step LOG COMMAND... - runs COMMAND with its output in WORK_DIR/LOG; on failure prints the log and stops.
+step() {
+  local log=$work/$1
+  shift
+  if ! "$@" >"$log" 2>&1; then
+    cat "$log" >&2
+    echo "run.sh: $mode: failed: $*" >&2
+    exit 1
+  fi
+}
+# expect LOG TEXT - stops unless WORK_DIR/LOG contains TEXT.
+expect() {
+  if ! grep -qF -- "$2" "$work/$1"; then
+    cat "$work/$1" >&2
+    echo "run.sh: $mode: '$2' not in $1" >&2
+    exit 1
+  fi
+}
+# install_vfiopp [CMAKE_ARGS...] - configures vfiopp (no tests, no examples) and installs it into WORK_DIR/prefix.
+install_vfiopp() {
+  step vfiopp-configure.log cmake -S "$src" -B "$work/vfiopp" -DCMAKE_CXX_COMPILER="$cxx" \
+    -DCMAKE_INSTALL_PREFIX="$work/prefix" -DVFIOPP_BUILD_TESTS=OFF -DVFIOPP_BUILD_EXAMPLES=OFF -DVFIOPP_INSTALL=ON "$@"
+  step vfiopp-install.log cmake --install "$work/vfiopp"
+}
+# Hides {fmt} and liburing: CMake may not look for fmt (a REQUIRED lookup is an error, a quiet one finds nothing)
+# nor for pkg-config, pkg-config sees no module but vfiopp's, and find_path/find_library search an empty root
+# (so vfiopp's liburing fallback finds neither liburing.h nor the library); find_package still sees Boost.
+mkdir -p "$work/empty"
+hidden=(-DCMAKE_DISABLE_FIND_PACKAGE_fmt=ON -DCMAKE_DISABLE_FIND_PACKAGE_PkgConfig=ON
+  -DCMAKE_FIND_ROOT_PATH="$work/empty" -DCMAKE_FIND_ROOT_PATH_MODE_INCLUDE=ONLY -DCMAKE_FIND_ROOT_PATH_MODE_LIBRARY=ONLY)
+hide_pkg_config() { export PKG_CONFIG_LIBDIR=$work/empty PKG_CONFIG_PATH=$work/prefix/share/pkgconfig; }
+
 case $mode in
   find_package)
-    cmake -S "$src" -B "$work/vfiopp" -DCMAKE_CXX_COMPILER="$cxx" -DCMAKE_INSTALL_PREFIX="$work/prefix" \
-      -DVFIOPP_BUILD_TESTS=OFF -DVFIOPP_BUILD_EXAMPLES=OFF -DVFIOPP_INSTALL=ON >/dev/null
-    cmake --install "$work/vfiopp" >/dev/null
-    cmake -S "$consumer" -B "$work/consumer" -DCMAKE_CXX_COMPILER="$cxx" -DCMAKE_PREFIX_PATH="$work/prefix" >/dev/null
-    cmake --build "$work/consumer" >/dev/null
+    install_vfiopp
+    step consumer-configure.log cmake -S "$consumer" -B "$work/consumer" -DCMAKE_CXX_COMPILER="$cxx" \
+      -DCMAKE_PREFIX_PATH="$work/prefix"
+    step consumer-build.log cmake --build "$work/consumer"
     "$work/consumer/consumer" ;;
   add_subdirectory)
-    cmake -S "$consumer" -B "$work/consumer" -DCMAKE_CXX_COMPILER="$cxx" -DVFIOPP_SOURCE_DIR="$src" >/dev/null
-    cmake --build "$work/consumer" >/dev/null
+    step consumer-configure.log cmake -S "$consumer" -B "$work/consumer" -DCMAKE_CXX_COMPILER="$cxx" \
+      -DVFIOPP_SOURCE_DIR="$src"
+    step consumer-build.log cmake --build "$work/consumer"
     "$work/consumer/consumer" ;;
   pkg_config)
-    cmake -S "$src" -B "$work/vfiopp" -DCMAKE_INSTALL_PREFIX="$work/prefix" \
-      -DVFIOPP_BUILD_TESTS=OFF -DVFIOPP_BUILD_EXAMPLES=OFF -DVFIOPP_INSTALL=ON >/dev/null
-    cmake --install "$work/vfiopp" >/dev/null
-    flags=$(PKG_CONFIG_PATH="$work/prefix/share/pkgconfig" pkg-config --cflags vfiopp)
+    install_vfiopp
+    flags=$(PKG_CONFIG_PATH="$work/prefix/share/pkgconfig" pkg-config --cflags --libs vfiopp-fmt)
     # shellcheck disable=SC2086
-    "$cxx" $flags "$consumer/main.cpp" -o "$work/consumer-pc" -lfmt
+    step consumer-build.log "$cxx" "$consumer/main.cpp" -o "$work/consumer-pc" $flags
     "$work/consumer-pc" ;;
+
+  core_find_package)
+    install_vfiopp "${hidden[@]}"
+    expect vfiopp-configure.log "vfiopp: {fmt} not found"
+    expect vfiopp-configure.log "vfiopp: liburing not found"
+    step consumer-configure.log cmake -S "$core_consumer" -B "$work/consumer" -DCMAKE_CXX_COMPILER="$cxx" \
+      -DCMAKE_PREFIX_PATH="$work/prefix" "${hidden[@]}"
+    expect consumer-configure.log "core_consumer: vfiopp_fmt_FOUND=FALSE vfiopp_uring_FOUND=FALSE"
+    step consumer-build.log cmake --build "$work/consumer"
+    "$work/consumer/core_consumer" ;;
+  core_add_subdirectory)
+    step consumer-configure.log cmake -S "$core_consumer" -B "$work/consumer" -DCMAKE_CXX_COMPILER="$cxx" \
+      -DVFIOPP_SOURCE_DIR="$src" -DVFIOPP_BUILD_TESTS=OFF -DVFIOPP_BUILD_EXAMPLES=OFF "${hidden[@]}"
+    expect consumer-configure.log "vfiopp: {fmt} not found"
+    expect consumer-configure.log "vfiopp: liburing not found"
+    expect consumer-configure.log "core_consumer: vfiopp_fmt_FOUND=FALSE vfiopp_uring_FOUND=FALSE"
+    step consumer-build.log cmake --build "$work/consumer"
+    "$work/consumer/core_consumer" ;;
+  core_pkg_config)
+    install_vfiopp "${hidden[@]}"
+    hide_pkg_config
+    # vfiopp.pc requires nothing; with Requires fmt or liburing, pkg-config would fail here.
+    if ! requires=$(pkg-config --print-errors --print-requires --print-requires-private vfiopp 2>&1) || [[ -n $requires ]]; then
+      echo "run.sh: $mode: vfiopp.pc must require nothing; pkg-config says: ${requires:-(nothing, but fails)}" >&2
+      exit 1
+    fi
+    flags=$(pkg-config --cflags --libs vfiopp)
+    # shellcheck disable=SC2086
+    step consumer-build.log "$cxx" "$core_consumer/main.cpp" -o "$work/core-consumer-pc" $flags
+    "$work/core-consumer-pc" ;;
+
+  fmt_component | uring_component)
+    install_vfiopp
+    step consumer-configure.log cmake -S "$consumer" -B "$work/consumer" -DCMAKE_CXX_COMPILER="$cxx" \
+      -DCMAKE_PREFIX_PATH="$work/prefix" -DVFIOPP_CONSUMER_COMPONENTS="${mode%_component}"
+    step consumer-build.log cmake --build "$work/consumer"
+    "$work/consumer/consumer" ;;
+  fmt_component_missing | uring_component_missing)
+    install_vfiopp
+    component=${mode%_component_missing}
+    if cmake -S "$consumer" -B "$work/consumer" -DCMAKE_CXX_COMPILER="$cxx" -DCMAKE_PREFIX_PATH="$work/prefix" \
+         -DVFIOPP_CONSUMER_COMPONENTS="$component" "${hidden[@]}" >"$work/consumer-configure.log" 2>&1; then
+      cat "$work/consumer-configure.log" >&2
+      echo "run.sh: $mode: find_package(vfiopp COMPONENTS $component) succeeded with $component hidden" >&2
+      exit 1
+    fi
+    # The reason, on one line, for the test's PASS_REGULAR_EXPRESSION.
+    echo "$mode: find_package(vfiopp COMPONENTS $component) failed:" \
+      "$(sed -n '/CMake Error/,/Configuring incomplete/p' "$work/consumer-configure.log" | tr -s ' \n' ' ')" ;;
   *) echo "run.sh: unknown mode $mode" >&2; exit 2 ;;
 esac
