@@ -58,6 +58,11 @@ void write_names(std::FILE* out) {
     for (const auto& l : left_out_ioctls) fmt::print(out, "left-out\t{}\t{}\n", l.platform, l.name);
 }
 
+std::string ret_text(const ioctl_info& i) {
+    if (i.ret.kind != returns::out_fd) return std::string(to_string(i.ret.kind));
+    return fmt::format("fd at offset {}", i.ret.fd_offset);
+}
+
 void write_doc(std::FILE* out) {
     fmt::print(out,
                "# vfiopp uAPI coverage\n\n"
@@ -67,7 +72,9 @@ void write_doc(std::FILE* out) {
                "direction or size is encoded), *fd* the file it is issued on, *arg* how the third argument is passed\n"
                "(`none`, an integer by `value`, or a pointer the kernel reads `in`, writes `out` or both `inout`),\n"
                "*mirror type* the C++ layout mirror of the pointed-to struct (namespace `vfiopp::uapi`), *size* its\n"
-               "size in bytes on x86_64 (`+ data[]`: a flexible array follows), *since* the first kernel whose\n"
+               "size in bytes on x86_64 (`+ data[]`: a flexible array follows), *returns* what a successful call gives\n"
+               "back (`status` 0, a `value`, a `new fd`, or an fd written into an out field; `io::submit` yields\n"
+               "`result<void>`, `result<int>` or `result<unique_fd>` accordingly), *since* the first kernel whose\n"
                "header has it in this form, and *object* the `ioctl_def` to pass to vfiopp.\n\n"
                "| header | mirrors | ioctls |\n|---|---|---:|\n");
     for (auto h : all_uapi_headers)
@@ -81,12 +88,12 @@ void write_doc(std::FILE* out) {
             fmt::print(out, "No ioctl is mirrored yet.\n");
             continue;
         }
-        fmt::print(out, "| ioctl | code | fd | arg | mirror type | size | since | object |\n"
-                        "|---|---|---|---|---|---:|---|---|\n");
+        fmt::print(out, "| ioctl | code | fd | arg | mirror type | size | returns | since | object |\n"
+                        "|---|---|---|---|---|---:|---|---|---|\n");
         for (const ioctl_info* i : rows)
-            fmt::print(out, "| `{}` | `{:#06x}` | {} | {} | {} | {} | {} | `{}::{}` |\n", i->name, i->code,
-                       to_string(i->fd), to_string(i->arg), type_text(*i), size_text(*i), since_text(i->since),
-                       to_string(i->header), i->cxx_name);
+            fmt::print(out, "| `{}` | `{:#06x}` | {} | {} | {} | {} | {} | {} | `{}::{}` |\n", i->name, i->code,
+                       to_string(i->fd), to_string(i->arg), type_text(*i), size_text(*i), ret_text(*i),
+                       since_text(i->since), to_string(i->header), i->cxx_name);
     }
 
     fmt::print(out, "\n## Codes used more than once\n\n"

@@ -12,6 +12,8 @@
 #include <boost/system/result.hpp>
 
 #include <cerrno>
+#include <cstdio>
+#include <cstdlib>
 #include <iosfwd>
 #include <string>
 #include <string_view>
@@ -84,6 +86,7 @@ std::basic_ostream<Ch, Tr>& operator<<(std::basic_ostream<Ch, Tr>& os, const err
     return os;
 }
 
+#if defined(__cpp_exceptions)
 /// The exception result<T>::value() throws on error; what() is the errno's text, error() the full record.
 ///   try { auto fd = vfiopp::io::submit(group, req).value(); } catch (const vfiopp::system_error& e) { e.error(); }
 class system_error : public std::system_error {
@@ -100,5 +103,24 @@ private:
 [[noreturn]] inline void throw_exception_from_error(const error& e, const boost::source_location&) {
     throw system_error(e);
 }
+#else
+/// Built with -fno-exceptions: result<T>::value() on an error is a programming error (test `if (r)` or use
+/// `*r` after checking); it prints the error and aborts, as std::vector::at() does in such builds.
+[[noreturn]] inline void throw_exception_from_error(const error& e, const boost::source_location&) {
+    std::fprintf(stderr, "vfiopp: result::value() on an error: %.*s: %.*s (errno %d)\n",
+                 static_cast<int>(e.ioctl.size()), e.ioctl.data(), static_cast<int>(e.field.size()), e.field.data(),
+                 e.code);
+    std::abort();
+}
+#endif
+
+namespace detail {
+/// The one way vfiopp makes a library error (a request refused before the ioctl, a malformed reply):
+///   return detail::refuse("VFIO_IOMMU_MAP_DMA", "size", EINVAL, "a mapping needs a non-zero size");
+[[nodiscard]] constexpr error refuse(std::string_view ioctl, std::string_view field, int code,
+                                     std::string_view message) noexcept {
+    return error{ioctl, field, code, message, error_origin::library};
+}
+}  // namespace detail
 
 }  // namespace vfiopp

@@ -130,7 +130,7 @@ struct layout_format_spec {
             multiline = true;
             ++it;
         }
-        if (it != ctx.end() && *it != '}') throw fmt::format_error("vfiopp: format spec must be {} or {:l}");
+        if (it != ctx.end() && *it != '}') FMT_THROW(fmt::format_error("vfiopp: format spec must be {} or {:l}"));
         return it;
     }
 };

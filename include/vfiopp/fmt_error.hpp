@@ -15,7 +15,7 @@ template <>
 struct fmt::formatter<vfiopp::error> {
     constexpr auto parse(fmt::format_parse_context& ctx) {
         auto it = ctx.begin();
-        if (it != ctx.end() && *it != '}') throw fmt::format_error("vfiopp: vfiopp::error takes no format spec");
+        if (it != ctx.end() && *it != '}') FMT_THROW(fmt::format_error("vfiopp: vfiopp::error takes no format spec"));
         return it;
     }
     auto format(const vfiopp::error& e, fmt::format_context& ctx) const {

@@ -183,5 +183,5 @@ constexpr bool pfr_matches() {
     VFIOPP_XC_##since(static_assert(static_cast<unsigned long long>(::vfiopp::uapi::n) ==                      \
                                         static_cast<unsigned long long>(K),                                    \
                                     #K " differs from the mirror");)
-#define VFIOPP_XC_IOCTL(n, K, type, nr, fd, arg, A, since)                                                     \
+#define VFIOPP_XC_IOCTL(n, K, type, nr, fd, arg, A, ret, since)                                                     \
     VFIOPP_XC_##since(static_assert(VFIOPP_XC_IOCTL_NS::n.code == (K), #K " code differs from the mirror");)

@@ -1,6 +1,7 @@
 // Runtime checks of the iommufd mirror beyond its static layout asserts: ioctl codes and descriptors, enum names,
 // printing, bitmasks with bits vfiopp does not know.
 #include <vfiopp/fmt.hpp>
+#include <vfiopp/uapi/all_ioctls.hpp>
 #include <vfiopp/uapi/iommufd.hpp>
 
 #include <catch2/catch_test_macros.hpp>

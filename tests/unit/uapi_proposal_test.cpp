@@ -2,6 +2,7 @@
 // revisions apart, abi_traits, and printing. Expected numbers come from ../shared/reference/SEED-UAPI.md, not from
 // the mirrors, so a wrong mirror fails here as well as in its static asserts.
 #include <vfiopp/fmt.hpp>
+#include <vfiopp/uapi/all_ioctls.hpp>
 #include <vfiopp/uapi/all.hpp>
 
 #include <catch2/catch_test_macros.hpp>

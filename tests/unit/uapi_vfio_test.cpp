@@ -2,6 +2,7 @@
 // request codes against the numbers VMMs hard-code, name lookups, printing, unknown flag bits, the flexible
 // array descriptors and the multi-bit sub-fields of flags words.
 #include <vfiopp/fmt.hpp>
+#include <vfiopp/uapi/all_ioctls.hpp>
 #include <vfiopp/uapi/vfio.hpp>
 
 #include <catch2/catch_test_macros.hpp>

@@ -1,6 +1,8 @@
 // Building and serializing fixed-size and inline-bounded requests never touches the heap: global operator
 // new/delete are replaced in this test binary and counted around the builders.
-#include <vfiopp/wire/trailer.hpp>
+#include <vfiopp/wire/iommufd.hpp>
+#include <vfiopp/wire/nesting.hpp>
+#include <vfiopp/wire/vfio.hpp>
 
 #include <catch2/catch_test_macros.hpp>
 

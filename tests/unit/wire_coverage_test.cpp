@@ -2,9 +2,10 @@
 // layer. The check is at compile time over the uapi headers' all_ioctls tuples: adding an ioctl to a mirror
 // without registering a builder in wire::builders (requests.hpp) stops this file from compiling.
 #include <vfiopp/uapi/iommufd.hpp>
+#include <vfiopp/uapi/all_ioctls.hpp>
 #include <vfiopp/uapi/vfio.hpp>
 #include <vfiopp/uapi/vfio_nesting.hpp>
-#include <vfiopp/wire/requests.hpp>
+#include <vfiopp/wire/builders.hpp>
 
 #include <catch2/catch_test_macros.hpp>
 
@@ -83,9 +84,9 @@ TEST_CASE("every mirrored ioctl has a typed wire builder", "[wire][coverage]") {
 TEST_CASE("the coverage check can fail: an unregistered ioctl is not covered", "[wire][coverage]") {
     // Same code as VFIO_DEVICE_BIND_IOMMUFD but another ABI, and same ABI but an unknown code/name.
     constexpr uapi::ioctl_def<uapi::no_arg> other_abi{"VFIO_DEVICE_BIND_IOMMUFD", uapi::vfio::device_bind_iommufd.code,
-                                                      uapi::fd_kind::device, uapi::arg_kind::none, uapi::abi_kind::seed};
+                                                      uapi::fd_kind::device, uapi::arg_kind::none, uapi::abi_kind::seed, {}};
     constexpr uapi::ioctl_def<uapi::no_arg> unknown{"VFIO_NOT_A_REAL_IOCTL", uapi::io(';', 200), uapi::fd_kind::device,
-                                                    uapi::arg_kind::none, uapi::abi_kind::mainline};
+                                                    uapi::arg_kind::none, uapi::abi_kind::mainline, {}};
     STATIC_CHECK_FALSE(wire::has_builder(other_abi));
     STATIC_CHECK_FALSE(wire::has_builder(unknown));
     STATIC_CHECK(covered_count(std::tuple{uapi::vfio::device_reset, unknown}) == 1);

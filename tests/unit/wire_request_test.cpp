@@ -5,7 +5,7 @@
 #include <vfiopp/uapi/iommufd.hpp>
 #include <vfiopp/uapi/vfio.hpp>
 #include <vfiopp/wire/checked.hpp>
-#include <vfiopp/wire/negotiate.hpp>
+#include <vfiopp/io/negotiate.hpp>
 #include <vfiopp/wire/request.hpp>
 
 #include <catch2/catch_test_macros.hpp>
@@ -157,7 +157,7 @@ TEST_CASE("negotiate re-issues with the argsz the kernel asked for", "[wire][neg
     };
     auto req = wire::prep_with_room<vfio::iommu_get_info, 128>({});
     CHECK(req.size() == 24);
-    auto r = wire::negotiate(4, req, k.fn());
+    auto r = io::negotiate(4, req, k.fn());
     REQUIRE(r);
     REQUIRE(k.calls.size() == 2);
     CHECK(k.calls[0].image.size() == 24);
@@ -168,7 +168,7 @@ TEST_CASE("negotiate re-issues with the argsz the kernel asked for", "[wire][neg
     CHECK(req.read<vfio_info_cap_header>(24).id == 1);
 
     auto small = wire::prep_with_room<vfio::iommu_get_info, 32>({});
-    auto e = wire::negotiate(4, small, k.fn());
+    auto e = io::negotiate(4, small, k.fn());
     REQUIRE_FALSE(e);
     CHECK(e.error().code == EMSGSIZE);
     CHECK(e.error().field == "argsz");
@@ -217,15 +217,15 @@ TEST_CASE("IOAS_IOVA_RANGES: EMSGSIZE with num_iovas written back is negotiated 
         return 0;
     };
     std::array<iommu_iova_range, 4> buf{};
-    auto got = wire::iommufd::ioas_iova_ranges(3, 1, std::span{buf}, kernel);
+    auto got = io::ioas_iova_ranges(3, 1, std::span{buf}, kernel);
     REQUIRE(got.has_value());
     CHECK(calls == 2);
-    CHECK(got->size() == 3);
-    CHECK((*got)[2].start == 0x2000);
+    CHECK(got->ranges.size() == 3);
+    CHECK(got->ranges[2].start == 0x2000);
 
     std::array<iommu_iova_range, 2> small{};
     calls = 5;  // skip the race: plain "3 needed"
-    auto e = wire::iommufd::ioas_iova_ranges(3, 1, std::span{small}, kernel);
+    auto e = io::ioas_iova_ranges(3, 1, std::span{small}, kernel);
     REQUIRE_FALSE(e.has_value());
     CHECK(e.error().code == EMSGSIZE);
     CHECK(e.error().field == "num_iovas");

@@ -1,5 +1,7 @@
 // Unit tests of the payload-typed builders: flags/op/sizes derived from types, refusals before the ioctl.
-#include <vfiopp/wire/trailer.hpp>
+#include <vfiopp/wire/iommufd.hpp>
+#include <vfiopp/wire/nesting.hpp>
+#include <vfiopp/wire/vfio.hpp>
 
 #include <catch2/catch_test_macros.hpp>
 
@@ -85,7 +87,7 @@ TEST_CASE("DEVICE_FEATURE: feature number and GET/SET/PROBE from the payload typ
     CHECK(lp.size() == 8);
     CHECK(at<u32>(lp, 4) == (1u << 17 | 3u));
     auto dmabuf = wv::feature_get<vfio_device_feature_dma_buf>();
-    STATIC_CHECK(decltype(dmabuf)::return_kind == wire::returns::value);  // the ioctl returns the dma-buf fd
+    STATIC_CHECK(decltype(dmabuf)::ret.kind == wire::returns::new_fd);  // the ioctl returns the dma-buf fd
     wv::pci_vf_token tok{};
     tok.uuid[0] = 0xab;
     auto t = wv::feature_set(tok);

@@ -1,19 +1,24 @@
 // vfiopp/io/sync.hpp - the synchronous submitter: one request, one ioctl(2).
 //
-//   auto req = wire::prep<uapi::vfio::device_get_region_info>({.index = 0});
+//   auto req = wire::vfio::device_get_region_info(pci_region_index::bar0);
 //   if (auto r = io::submit(device_fd, req); !r) return r.error();   // names VFIO_DEVICE_GET_REGION_INFO
 //   auto info = req.header();                                          // the kernel's reply, in place
+//   unique_fd dev = io::submit(group, wire::vfio::group_get_device_fd("0000:00:04.0").value()).value();
 //
-// EINTR is retried. The syscall is a parameter so that tests (and tracers) can inject their own:
+// What a submit yields follows from the ioctl (io/reply.hpp): result<void>, result<int> or result<unique_fd>;
+// results are [[nodiscard]]. EINTR is retried. The syscall is a parameter so that tests (and tracers) can inject
+// their own:
 //   io::submit(fd, req, [](int fd, unsigned long code, void* arg) { ...; return 0; });
 #pragma once
 
 #include <vfiopp/error.hpp>
+#include <vfiopp/io/reply.hpp>
 #include <vfiopp/wire/request.hpp>
 
 #include <sys/ioctl.h>
 
 #include <cerrno>
+#include <utility>
 
 namespace vfiopp::io {
 
@@ -22,33 +27,38 @@ struct sys_ioctl {
     int operator()(int fd, unsigned long code, void* arg) const noexcept { return ::ioctl(fd, code, arg); }
 };
 
-/// submit()'s result: result<int> for ioctls that return a value (fd, PASID, version), result<void> otherwise.
-template <wire::request_like Req>
-using submit_result = std::conditional_t<Req::return_kind == wire::returns::value, result<int>, result<void>>;
-
-/// Issues req's ioctl on fd (retrying EINTR) and returns its value or a kernel error naming the ioctl.
-///   auto version = io::submit(container, wire::prep<uapi::vfio::get_api_version>());   // result<int>
-/// The injected Ioctl must behave like ioctl(2): return -1 and set errno on failure.
+/// Issues req's ioctl on fd (retrying EINTR) and returns what the ioctl yields, or a kernel error naming it.
+///   auto version = io::submit(container, wire::vfio::get_api_version());   // result<int>
+/// The injected Ioctl must behave like ioctl(2) (return -1 and set errno) or return -errno like a raw syscall.
 template <wire::request_like Req, typename Ioctl = sys_ioctl>
-submit_result<Req> submit(int fd, Req& req, Ioctl&& ioctl_fn = {}) {
+[[nodiscard]] submit_result<Req> submit(int fd, Req& req, Ioctl&& ioctl_fn = {}) {
     int rc;
     do {
         rc = ioctl_fn(fd, static_cast<unsigned long>(Req::ioctl.code), req.ioctl_arg());
     } while (rc == -1 && errno == EINTR);
-    if (rc < 0) {
-        int e = rc == -1 ? errno : -rc;  // a raw-syscall style injected function may return -errno
-        return error{Req::ioctl.name, {}, e, {}, error_origin::kernel};
-    }
-    if constexpr (Req::return_kind == wire::returns::value) return rc;
-    else return {};
+    if (rc == -1) rc = errno > 0 ? -errno : -EIO;  // -1 without errno would otherwise read as success
+    return detail::reply(req, rc);
 }
 
 /// As above for a temporary request (value requests, or when the reply is not read):
-///   io::submit(container, wire::prep<uapi::vfio::check_extension>(1u));
+///   io::submit(container, wire::vfio::check_extension(extension::type1v2_iommu));
 template <wire::request_like Req, typename Ioctl = sys_ioctl>
     requires(!std::is_lvalue_reference_v<Req>)
-submit_result<Req> submit(int fd, Req&& req, Ioctl&& ioctl_fn = {}) {
+[[nodiscard]] submit_result<Req> submit(int fd, Req&& req, Ioctl&& ioctl_fn = {}) {
     return submit(fd, req, std::forward<Ioctl>(ioctl_fn));
 }
+
+/// The synchronous submitter as an object, for code written once over any submitter (io/negotiate.hpp):
+///   io::sync_submitter<> s;  auto r = s(fd, req);
+template <typename Ioctl = sys_ioctl>
+struct sync_submitter {
+    Ioctl ioctl_fn{};
+    template <wire::request_like Req>
+    [[nodiscard]] submit_result<Req> operator()(int fd, Req& req) {
+        return io::submit(fd, req, ioctl_fn);
+    }
+};
+template <typename Ioctl>
+sync_submitter(Ioctl) -> sync_submitter<Ioctl>;
 
 }  // namespace vfiopp::io

@@ -34,9 +34,9 @@ struct enum_entry {
 
 /// Enums declared with VFIOPP_ENUM / VFIOPP_FLAGS (found by ADL).
 template <typename E>
-concept named_enum = std::is_enum_v<E> && requires { vfiopp_enum_entries(E{}); };
+concept named_enum = std::is_enum_v<E> && requires { vfiopp_is_named(E{}); };
 template <typename E>
-concept flag_enum = named_enum<E> && requires { vfiopp_is_flags(E{}); };
+concept flag_enum = named_enum<E> && requires { vfiopp_known_bits(E{}); };
 
 /// All named constants of E: `for (auto& e : enum_entries<region_info_flag>) ...`.
 template <named_enum E>
@@ -87,11 +87,7 @@ public:
     constexpr bool has(E e) const { return (bits_ & static_cast<underlying_type>(e)) == static_cast<underlying_type>(e); }
     constexpr bool any() const { return bits_ != 0; }
     /// The union of every named bit of E.
-    static constexpr underlying_type known_bits() {
-        underlying_type k = 0;
-        for (const auto& e : enum_entries<E>) k |= static_cast<underlying_type>(e.value);
-        return k;
-    }
+    static constexpr underlying_type known_bits() { return vfiopp_known_bits(E{}); }
     /// Bits set here that E does not name.
     constexpr underlying_type unknown() const { return bits_ & ~known_bits(); }
 
@@ -118,17 +114,22 @@ inline constexpr bool is_bitmask_v<bitmask<E>> = true;
 }  // namespace vfiopp::uapi
 
 #define VFIOPP_DETAIL_ENUMERATOR(n, k, v, since) n = (v),
+#define VFIOPP_DETAIL_ENUM_BITS(n, k, v, since) | (v)
 #define VFIOPP_DETAIL_ENUM_ENTRY(n, k, v, since) ::vfiopp::uapi::enum_entry<vfiopp_enum_t>{vfiopp_enum_t::n, #n, #k},
 
 /// Declares `enum class NAME : UNDERLYING` from the list VFIOPP_ENUM_##NAME(X), with its name table.
 #define VFIOPP_ENUM(NAME, UNDERLYING)                                                                         \
     enum class NAME : UNDERLYING { VFIOPP_ENUM_##NAME(VFIOPP_DETAIL_ENUMERATOR) };                           \
+    template <typename vfiopp_E = NAME> /* dependent: the table is built only where names are used */        \
     [[maybe_unused]] constexpr auto vfiopp_enum_entries(NAME) {                                               \
-        using vfiopp_enum_t = NAME;                                                                           \
+        using vfiopp_enum_t = vfiopp_E;                                                                           \
         return std::array{VFIOPP_ENUM_##NAME(VFIOPP_DETAIL_ENUM_ENTRY)};                                      \
-    }
+    }                                                                                                         \
+    [[maybe_unused]] constexpr bool vfiopp_is_named(NAME) { return true; }
 
 /// As VFIOPP_ENUM, and NAME's values are bits: bitmask<NAME> and operator| apply.
 #define VFIOPP_FLAGS(NAME, UNDERLYING)                                                                        \
     VFIOPP_ENUM(NAME, UNDERLYING)                                                                             \
-    [[maybe_unused]] constexpr bool vfiopp_is_flags(NAME) { return true; }
+    [[maybe_unused]] constexpr std::underlying_type_t<NAME> vfiopp_known_bits(NAME) {                        \
+        return static_cast<std::underlying_type_t<NAME>>(0 VFIOPP_ENUM_##NAME(VFIOPP_DETAIL_ENUM_BITS));     \
+    }

@@ -655,112 +655,114 @@ struct iommu_hw_queue_alloc {
     X(iommu_veventq_alloc, 32, 4, k6_15)                   \
     X(iommu_hw_queue_alloc, 40, 8, k6_17)
 VFIOPP_STRUCTS_iommufd(VFIOPP_LAYOUT)
+// The new fds these structs carry back (their ioctls return out_fd): owned by a unique_fd from the submit on.
+VFIOPP_OUT_FD(iommu_fault_alloc, out_fault_fd)
+VFIOPP_OUT_FD(iommu_veventq_alloc, out_veventq_fd)
 
 }  // namespace vfiopp::uapi
 
 namespace vfiopp::uapi::iommufd {
-inline constexpr abi_kind vfiopp_abi = abi_kind::mainline;
 
-// X(cxx_name, KERNEL_MACRO, type, nr, fd, arg, ArgType, since). "size >= N": the kernel's minimum (EINVAL below);
+// X(cxx_name, KERNEL_MACRO, type, nr, fd, arg, ArgType, returns, since). "size >= N": the kernel's minimum (EINVAL below);
 // pass sizeof(ArgType). E2BIG / EOPNOTSUPP / ENOENT as described at the top of this file apply to all of them.
 #define VFIOPP_IOCTLS_iommufd(X)                                                                                     \
     /* IOMMU_DESTROY: size >= 8. Destroys object `id` of any type; ENOENT if there is none, EBUSY while another     \
        object or a device still uses it (an IOAS with HWPTs, a HWPT with attached devices, ...). */                 \
-    X(destroy, IOMMU_DESTROY, iommufd_type, iommufd_cmd_destroy, iommufd, in, iommu_destroy, k6_2)                   \
+    X(destroy, IOMMU_DESTROY, iommufd_type, iommufd_cmd_destroy, iommufd, in, iommu_destroy, status, k6_2)                   \
     /* IOMMU_IOAS_ALLOC: size >= 12, flags must be 0 (EOPNOTSUPP). Writes back out_ioas_id. */                      \
-    X(ioas_alloc, IOMMU_IOAS_ALLOC, iommufd_type, iommufd_cmd_ioas_alloc, iommufd, inout, iommu_ioas_alloc, k6_2)    \
+    X(ioas_alloc, IOMMU_IOAS_ALLOC, iommufd_type, iommufd_cmd_ioas_alloc, iommufd, inout, iommu_ioas_alloc, status, k6_2)    \
     /* IOMMU_IOAS_ALLOW_IOVAS: size >= 24, __reserved 0. Replaces the IOAS's allowed list with num_iovas            \
        iommu_iova_range at allowed_iovas (num_iovas 0 clears it); fails if the IOAS is already narrower than a       \
        given range (an attached device reserves part of it). */                           \
     X(ioas_allow_iovas, IOMMU_IOAS_ALLOW_IOVAS, iommufd_type, iommufd_cmd_ioas_allow_iovas, iommufd, in,            \
-      iommu_ioas_allow_iovas, k6_2)                                                                                  \
+      iommu_ioas_allow_iovas, status, k6_2)                                                                                  \
     /* IOMMU_IOAS_COPY: size >= 40, flags of ioas_map_flag (dst_iova in with fixed_iova, else written back). The     \
        source range must exactly match an earlier IOAS_MAP; the pages are pinned once for both IOASes. */            \
-    X(ioas_copy, IOMMU_IOAS_COPY, iommufd_type, iommufd_cmd_ioas_copy, iommufd, inout, iommu_ioas_copy, k6_2)        \
+    X(ioas_copy, IOMMU_IOAS_COPY, iommufd_type, iommufd_cmd_ioas_copy, iommufd, inout, iommu_ioas_copy, status, k6_2)        \
     /* IOMMU_IOAS_IOVA_RANGES: size >= 32, __reserved 0. In: num_iovas = capacity of the iommu_iova_range array at   \
        allowed_iovas. Out: num_iovas = total number of ranges, the array filled as space permits, and               \
        out_iova_alignment (1 .. PAGE_SIZE). EMSGSIZE (with num_iovas set to the number needed) when the array is     \
        too small: grow it and retry. Ranges narrow with every attached device: re-read after attach/detach. */       \
     X(ioas_iova_ranges, IOMMU_IOAS_IOVA_RANGES, iommufd_type, iommufd_cmd_ioas_iova_ranges, iommufd, inout,         \
-      iommu_ioas_iova_ranges, k6_2)                                                                                  \
+      iommu_ioas_iova_ranges, status, k6_2)                                                                                  \
     /* IOMMU_IOAS_MAP: size >= 40, __reserved 0, flags of ioas_map_flag (readable/writeable give the DMA access).    \
        With fixed_iova, iova is in and the range must be unused (EEXIST); without it the kernel picks an IOVA        \
        within the allowed ranges and writes it back. user_va/length/iova must respect out_iova_alignment. */          \
-    X(ioas_map, IOMMU_IOAS_MAP, iommufd_type, iommufd_cmd_ioas_map, iommufd, inout, iommu_ioas_map, k6_2)            \
+    X(ioas_map, IOMMU_IOAS_MAP, iommufd_type, iommufd_cmd_ioas_map, iommufd, inout, iommu_ioas_map, status, k6_2)            \
     /* IOMMU_IOAS_UNMAP: size >= 24. Unmaps every mapping inside [iova, iova + length) (0 .. U64_MAX: all);         \
        splitting a mapping is refused. Writes back length = the bytes unmapped.                  */                  \
-    X(ioas_unmap, IOMMU_IOAS_UNMAP, iommufd_type, iommufd_cmd_ioas_unmap, iommufd, inout, iommu_ioas_unmap, k6_2)    \
+    X(ioas_unmap, IOMMU_IOAS_UNMAP, iommufd_type, iommufd_cmd_ioas_unmap, iommufd, inout, iommu_ioas_unmap, status, k6_2)    \
     /* IOMMU_OPTION: size >= 24, __reserved 0 (EOPNOTSUPP). op set loads val64, op get writes val64 back.           \
        rlimit_mode is global (object_id 0, privileged to set: EPERM), huge_pages is per IOAS (object_id = IOAS). \
        Unknown option_id or op: EOPNOTSUPP. */                                                                      \
-    X(option, IOMMU_OPTION, iommufd_type, iommufd_cmd_option, iommufd, inout, iommu_option, k6_2)                    \
+    X(option, IOMMU_OPTION, iommufd_type, iommufd_cmd_option, iommufd, inout, iommu_option, status, k6_2)                    \
     /* IOMMU_VFIO_IOAS: size >= 12, __reserved 0. op get writes back ioas_id of the VFIO-compat IOAS (ENOENT if      \
        none), set makes ioas_id that IOAS, clear disables compatibility. */                                          \
-    X(vfio_ioas, IOMMU_VFIO_IOAS, iommufd_type, iommufd_cmd_vfio_ioas, iommufd, inout, iommu_vfio_ioas, k6_2)        \
+    X(vfio_ioas, IOMMU_VFIO_IOAS, iommufd_type, iommufd_cmd_vfio_ioas, iommufd, inout, iommu_vfio_ioas, status, k6_2)        \
     /* IOMMU_HWPT_ALLOC: size >= 24 (through __reserved; 40 adds the data fields, 48 fault_id), __reserved and       \
        __reserved2 0, flags of hwpt_alloc_flag (unknown: EOPNOTSUPP). data_type none: kernel-managed HWPT of IOAS    \
        pt_id (data_len/data_uptr 0); otherwise a nested HWPT over a NEST_PARENT HWPT or vIOMMU pt_id with data_len   \
        bytes of driver data at data_uptr (EOPNOTSUPP if the driver lacks that type). fault_id is read only with      \
        fault_id_valid. Writes back out_hwpt_id. */                                                                  \
-    X(hwpt_alloc, IOMMU_HWPT_ALLOC, iommufd_type, iommufd_cmd_hwpt_alloc, iommufd, inout, iommu_hwpt_alloc, k6_6)    \
+    X(hwpt_alloc, IOMMU_HWPT_ALLOC, iommufd_type, iommufd_cmd_hwpt_alloc, iommufd, inout, iommu_hwpt_alloc, status, k6_6)    \
     /* IOMMU_GET_HW_INFO: size >= 32, __reserved 0, flags of hw_info_flag (with input_type, data_type.in_data_type   \
        selects the info type). The kernel fills min(data_len, its length) bytes at data_uptr and zeroes the rest of  \
        the buffer, then writes back data_len = its length, data_type.out_data_type, out_max_pasid_log2 and           \
        out_capabilities. data_len 0 is allowed (probe the length). */                                               \
-    X(get_hw_info, IOMMU_GET_HW_INFO, iommufd_type, iommufd_cmd_get_hw_info, iommufd, inout, iommu_hw_info, k6_6)    \
+    X(get_hw_info, IOMMU_GET_HW_INFO, iommufd_type, iommufd_cmd_get_hw_info, iommufd, inout, iommu_hw_info, status, k6_6)    \
     /* IOMMU_HWPT_SET_DIRTY_TRACKING: size >= 16, __reserved 0, flags enable or 0 (unknown bits: EOPNOTSUPP). The   \
        HWPT must be allocated with hwpt_alloc_flag::dirty_tracking. Nothing is written back. */                    \
     X(hwpt_set_dirty_tracking, IOMMU_HWPT_SET_DIRTY_TRACKING, iommufd_type, iommufd_cmd_hwpt_set_dirty_tracking,    \
-      iommufd, in, iommu_hwpt_set_dirty_tracking, k6_7)                                                              \
+      iommufd, in, iommu_hwpt_set_dirty_tracking, status, k6_7)                                                              \
     /* IOMMU_HWPT_GET_DIRTY_BITMAP: size >= 48, __reserved 0, flags no_clear or 0. The kernel sets one bit per dirty  \
        page_size page of [iova, iova + length) in the u64 bitmap at `data` (bit (iova/page_size) % 64 of word        \
        (iova/page_size) / 64) and clears the dirty state unless no_clear; iova/length must be page_size aligned      \
        (EINVAL). The struct itself is not written back. */                                                          \
     X(hwpt_get_dirty_bitmap, IOMMU_HWPT_GET_DIRTY_BITMAP, iommufd_type, iommufd_cmd_hwpt_get_dirty_bitmap, iommufd, \
-      in, iommu_hwpt_get_dirty_bitmap, k6_7)                                                                         \
+      in, iommu_hwpt_get_dirty_bitmap, status, k6_7)                                                                         \
     /* IOMMU_HWPT_INVALIDATE: size >= 32, __reserved 0 (EOPNOTSUPP). hwpt_id is a nested HWPT or a vIOMMU;           \
        entry_num entries of entry_len bytes of data_type at data_uptr (each copied like a struct: shorter is zero-   \
        extended, longer needs a zero tail). entry_num 0 probes whether data_type is supported; entry_num != 0 with   \
        entry_len or data_uptr 0 is EINVAL. On every return, errors included, the kernel writes back entry_num =      \
        the number of entries handled. */                                                                            \
     X(hwpt_invalidate, IOMMU_HWPT_INVALIDATE, iommufd_type, iommufd_cmd_hwpt_invalidate, iommufd, inout,            \
-      iommu_hwpt_invalidate, k6_8)                                                                                   \
+      iommu_hwpt_invalidate, status, k6_8)                                                                                   \
     /* IOMMU_FAULT_QUEUE_ALLOC: size >= 16, flags must be 0 (EOPNOTSUPP). Writes back out_fault_id (for              \
        iommu_hwpt_alloc::fault_id) and out_fault_fd: read() iommu_hwpt_pgfault records from it, write()             \
        iommu_hwpt_page_response; close it when done. */                                                              \
     X(fault_queue_alloc, IOMMU_FAULT_QUEUE_ALLOC, iommufd_type, iommufd_cmd_fault_queue_alloc, iommufd, inout,      \
-      iommu_fault_alloc, k6_11)                                                                                      \
+      iommu_fault_alloc, out_fd, k6_11)                                                                                      \
     /* IOMMU_IOAS_MAP_FILE: size >= 40, flags of ioas_map_flag; as IOMMU_IOAS_MAP with memfd (or a supported         \
        dma-buf) fd at byte offset start instead of user_va. Writes back iova unless fixed_iova. */                  \
     X(ioas_map_file, IOMMU_IOAS_MAP_FILE, iommufd_type, iommufd_cmd_ioas_map_file, iommufd, inout,                  \
-      iommu_ioas_map_file, k6_13)                                                                                    \
+      iommu_ioas_map_file, status, k6_13)                                                                                    \
     /* IOMMU_VIOMMU_ALLOC: size >= 24 (through out_viommu_id; 40 adds the driver data), flags 0, __reserved 0.       \
        type of viommu_type (unsupported: EOPNOTSUPP), hwpt_id a NEST_PARENT HWPT, optional data_len bytes of driver  \
        data at data_uptr (the kernel may write outputs there, e.g. iommu_viommu_tegra241_cmdqv). Writes back         \
        out_viommu_id. */                                                                                            \
     X(viommu_alloc, IOMMU_VIOMMU_ALLOC, iommufd_type, iommufd_cmd_viommu_alloc, iommufd, inout, iommu_viommu_alloc,  \
-      k6_13)                                                                                                         \
+      status, k6_13)                                                                                                         \
     /* IOMMU_VDEVICE_ALLOC: size >= 24. Binds dev_id to viommu_id as virt_id (once per device); writes back           \
        out_vdevice_id. Destroy it (IOMMU_DESTROY) before closing the VFIO device fd. */                              \
     X(vdevice_alloc, IOMMU_VDEVICE_ALLOC, iommufd_type, iommufd_cmd_vdevice_alloc, iommufd, inout,                  \
-      iommu_vdevice_alloc, k6_13)                                                                                    \
+      iommu_vdevice_alloc, status, k6_13)                                                                                    \
     /* IOMMU_IOAS_CHANGE_PROCESS: size >= 8, __reserved 0 (EOPNOTSUPP). Moves the pinned-page accounting of all      \
        mappings to the calling process; EINVAL if any mapping was not made with IOAS_MAP_FILE; all or nothing. */    \
     X(ioas_change_process, IOMMU_IOAS_CHANGE_PROCESS, iommufd_type, iommufd_cmd_ioas_change_process, iommufd, in,   \
-      iommu_ioas_change_process, k6_13)                                                                              \
+      iommu_ioas_change_process, status, k6_13)                                                                              \
     /* IOMMU_VEVENTQ_ALLOC: size >= 28 (through out_veventq_fd), flags 0, __reserved 0. One queue per type per       \
        vIOMMU, veventq_depth events at most (then lost_events). Writes back out_veventq_id and              \
        out_veventq_fd: read() iommufd_vevent_header + type-specific records from it; close it when done. */         \
     X(veventq_alloc, IOMMU_VEVENTQ_ALLOC, iommufd_type, iommufd_cmd_veventq_alloc, iommufd, inout,                  \
-      iommu_veventq_alloc, k6_15)                                                                                    \
+      iommu_veventq_alloc, out_fd, k6_15)                                                                                    \
     /* IOMMU_HW_QUEUE_ALLOC: size >= 40, flags 0. type of hw_queue_type, index unique per type and vIOMMU, queue     \
        memory [nesting_parent_iova, + length) must be mapped in the parent IOAS. Writes back out_hw_queue_id. */    \
     X(hw_queue_alloc, IOMMU_HW_QUEUE_ALLOC, iommufd_type, iommufd_cmd_hw_queue_alloc, iommufd, inout,               \
-      iommu_hw_queue_alloc, k6_17)                                                                                   \
+      iommu_hw_queue_alloc, status, k6_17)                                                                                   \
     /* IOMMU_IOAS_NOIOMMU_GET_PA: size 40, flags 0, __reserved 0; noiommu (unsafe DMA) devices only. In: iova (must  \
        be mapped) and length > 0 (the most to query). Out: out_phys and length = the physically contiguous bytes     \
        from out_phys. */                                                                                             \
     X(ioas_noiommu_get_pa, IOMMU_IOAS_NOIOMMU_GET_PA, iommufd_type, iommufd_cmd_ioas_noiommu_get_pa, iommufd, inout, \
-      iommu_ioas_noiommu_get_pa, k7_3)
-VFIOPP_IOCTL_DEFS(VFIOPP_IOCTLS_iommufd)
+      iommu_ioas_noiommu_get_pa, status, k7_3)
+VFIOPP_IOCTL_DEFS(VFIOPP_IOCTLS_iommufd, mainline)
 }  // namespace vfiopp::uapi::iommufd

@@ -17,11 +17,11 @@
 //
 // SINCE names the first kernel whose header has the struct in this form (k6_1: 6.1 or older; never: the 2020
 // proposal); only the kernel-header cross-check reads it. VFIOPP_LAYOUT then
-//  - proves the mirror against the ABI at compile time: sizeof, alignof, every field's offset, and the field
-//    count against Boost.PFR's independent count (mirrors use std::array and named unions, which PFR counts
-//    right; see ../shared/reference/NOTES.md);
+//  - proves the mirror against the ABI at compile time, in every TU: sizeof, alignof, every field's offset;
 //  - defines the mirror's descriptor (`layout_of<T>`): name, field names, member pointers, offsets. Printing,
-//    decoding and the kernel-header cross-check (tests/unit/kernel_xcheck.cpp) are all derived from it.
+//    decoding and the kernel-header cross-check (tests/unit/kernel_xcheck.cpp) are all derived from it. Using
+//    the descriptor also proves the field count against Boost.PFR's independent count (mirrors use std::array and
+//    named unions, which PFR counts right; see ../shared/reference/NOTES.md); the tests use every descriptor.
 //
 // A field whose kernel counterpart has another name (a member of an anonymous union, which the mirror must name
 // for PFR) is listed as F##_AS(T, mirror_name, offset, kernel_member): the cross-check then compares the offset
@@ -103,7 +103,10 @@ inline constexpr std::string_view flexible_array_name = vfiopp_flex(std::type_id
 
 }  // namespace vfiopp::uapi
 
-// ---- macro machinery (the only macros vfiopp defines; all prefixed VFIOPP_) ----
+// ---- macro machinery. Every vfiopp macro starts with VFIOPP_; the declaration macros are defined here, in
+// enums.hpp (VFIOPP_ENUM, VFIOPP_FLAGS) and ioctl.hpp (VFIOPP_IOCTL_DEFS, VFIOPP_OUT_FD); each mirror header adds
+// its lists (VFIOPP_FIELDS_*, VFIOPP_ENUM_*, VFIOPP_STRUCTS_*, VFIOPP_IOCTLS_*, ...), which must stay defined
+// because the registry, printing and the kernel cross-check expand them again. ----
 #define VFIOPP_DETAIL_COUNT(T, f, off) +1
 #define VFIOPP_DETAIL_COUNT_AS(T, f, off, k) +1
 #define VFIOPP_DETAIL_ASSERT(T, f, off)                                                                       \
@@ -112,6 +115,13 @@ inline constexpr std::string_view flexible_array_name = vfiopp_flex(std::type_id
 #define VFIOPP_DETAIL_DESC(T, f, off) ::vfiopp::uapi::field_desc<T, decltype(T::f)>{#f, &T::f, (off)},
 #define VFIOPP_DETAIL_DESC_AS(T, f, off, k) VFIOPP_DETAIL_DESC(T, f, off)
 
+#define VFIOPP_DETAIL_SIZE_FIELD(T, f, off)                                                                   \
+    ((off) == 0 && std::is_same_v<decltype(T::f), ::vfiopp::uapi::u32> &&                                     \
+     (std::string_view{#f} == "argsz" || std::string_view{#f} == "size"))                                     \
+        ? std::string_view{#f}                                                                                \
+        :
+#define VFIOPP_DETAIL_SIZE_FIELD_AS(T, f, off, k) VFIOPP_DETAIL_SIZE_FIELD(T, f, off)
+
 /// Declares T's descriptor and proves its layout; see the top of this file.
 #define VFIOPP_LAYOUT(T, SIZE, ALIGN, SINCE)                                                                       \
     static_assert(std::is_standard_layout_v<T> && std::is_trivially_copyable_v<T>,                            \
@@ -119,11 +129,20 @@ inline constexpr std::string_view flexible_array_name = vfiopp_flex(std::type_id
     static_assert(sizeof(T) == (SIZE), "vfiopp: sizeof(" #T ") differs from the kernel ABI (" #SIZE ")");     \
     static_assert(alignof(T) == (ALIGN), "vfiopp: alignof(" #T ") differs from the kernel ABI (" #ALIGN ")");  \
     VFIOPP_FIELDS_##T(VFIOPP_DETAIL_ASSERT, T)                                                                \
-    static_assert(::boost::pfr::tuple_size_v<T> == (0 VFIOPP_FIELDS_##T(VFIOPP_DETAIL_COUNT, T)),             \
-                  "vfiopp: " #T " has fields that its field list does not name");                             \
+    /* The descriptor and the field-count proof are a template with a dependent body, so that a TU pays for \
+       them (std::tuple and Boost.PFR instantiations) only when it uses layout_of<T>: printing, decoding and \
+       the tests do; a VMM that only builds requests does not (see tools/compile-cost.sh). */             \
+    /* The leading u32 holding the image size ("argsz" or "size"), or "": cheap, for the wire layer. */     \
+    [[maybe_unused]] constexpr std::string_view vfiopp_size_field(std::type_identity<T>) {                    \
+        return VFIOPP_FIELDS_##T(VFIOPP_DETAIL_SIZE_FIELD, T) std::string_view{};                             \
+    }                                                                                                         \
+    template <typename vfiopp_T = T>                                                                          \
     [[maybe_unused]] constexpr auto vfiopp_layout(std::type_identity<T>) {                                    \
-        return ::vfiopp::uapi::layout_desc<T, decltype(std::tuple{VFIOPP_FIELDS_##T(VFIOPP_DETAIL_DESC, T)})>{ \
-            #T, (SIZE), (ALIGN), std::tuple{VFIOPP_FIELDS_##T(VFIOPP_DETAIL_DESC, T)}};                         \
+        static_assert(::boost::pfr::tuple_size_v<vfiopp_T> == (0 VFIOPP_FIELDS_##T(VFIOPP_DETAIL_COUNT, T)),  \
+                      "vfiopp: " #T " has fields that its field list does not name");                         \
+        return ::vfiopp::uapi::layout_desc<vfiopp_T,                                                          \
+                                           decltype(std::tuple{VFIOPP_FIELDS_##T(VFIOPP_DETAIL_DESC, vfiopp_T)})>{ \
+            #T, (SIZE), (ALIGN), std::tuple{VFIOPP_FIELDS_##T(VFIOPP_DETAIL_DESC, vfiopp_T)}};                \
     }
 
 #define VFIOPP_DETAIL_CONSTANT(n, K, v, since) inline constexpr auto n = (v);

@@ -19,7 +19,7 @@
 // registry or in left_out_ioctls, and docs/uapi.md is generated from this file by tools/uapi-doc.cpp.
 #pragma once
 
-#include <vfiopp/uapi/all.hpp>
+#include <vfiopp/uapi/all_ioctls.hpp>
 
 #include <algorithm>
 #include <array>
@@ -77,6 +77,7 @@ struct ioctl_info {
     std::string_view arg_type_name{};  ///< mirror type of the pointed-to argument ("vfio_region_info"); "" if none
     std::size_t arg_size = 0;        ///< sizeof the mirror type; 0 if none
     bool arg_has_flex = false;       ///< the argument ends in a flexible array member (VFIOPP_FLEX)
+    return_spec ret{};               ///< what a successful call gives back (status, value, new fd, fd in an out field)
     std::string_view since{};          ///< SINCE token of the list: "k6_1" (6.1 or older), "k6_8", "never" (proposal)
     std::size_t def_index = 0;       ///< index of the typed ioctl_def in all_ioctl_defs
 };
@@ -144,7 +145,7 @@ struct ioctl_meta {
 
 // Each list is expanded once more here, only stringizing (no argument is evaluated); a sentinel entry ends each
 // array so that an empty list still declares one.
-#define VFIOPP_DETAIL_IOCTL_META(n, K, type, nr, fd, arg, A, since) ::vfiopp::detail::ioctl_meta{#n, #K, #since},
+#define VFIOPP_DETAIL_IOCTL_META(n, K, type, nr, fd, arg, A, ret, since) ::vfiopp::detail::ioctl_meta{#n, #K, #since},
 
 namespace vfiopp::detail {
 
@@ -158,10 +159,14 @@ static_assert(std::size(ioctl_meta_iommufd) - 1 == std::tuple_size_v<decltype(ua
 static_assert(std::size(ioctl_meta_seed) - 1 == std::tuple_size_v<decltype(uapi::seed::all_ioctls)>);
 static_assert(std::size(ioctl_meta_v7) - 1 == std::tuple_size_v<decltype(uapi::v7::all_ioctls)>);
 
+/// Not constexpr on purpose: a constant-evaluated check that reaches it fails to compile, naming `what`.
+inline void compile_time_check_failed(const char* what) noexcept { (void)what; }
+
 // Reached only if a list's all_ioctls tuple and its X-macro list disagree (they cannot while both come from
-// VFIOPP_IOCTL_DEFS): the throw ends constant evaluation.
+// VFIOPP_IOCTL_DEFS): calling a non-constexpr function ends constant evaluation (a throw would too, but the headers
+// must compile with -fno-exceptions).
 constexpr void ioctl_list_mismatch(std::string_view def_name, std::string_view list_name) {
-    if (def_name != list_name) throw "vfiopp: an all_ioctls tuple does not follow its X-macro list";
+    if (def_name != list_name) compile_time_check_failed("vfiopp: an all_ioctls tuple does not follow its X-macro list");
 }
 
 /// A type's name in the kernel's spelling where it has one (`__u32`), else its C++ name without namespaces.
@@ -215,6 +220,7 @@ constexpr uapi::ioctl_info make_ioctl_info(const uapi::ioctl_def<A>& d, const io
     if constexpr (!std::is_same_v<A, uapi::no_arg>) i.arg_size = sizeof(A);
     if constexpr (uapi::has_flexible_array<A>) i.arg_has_flex = true;
     i.since = m.since;
+    i.ret = d.ret;
     i.def_index = def_index;
     return i;
 }
@@ -273,14 +279,14 @@ constexpr std::size_t first_duplicate_name(const std::array<uapi::ioctl_info, N>
     return N;
 }
 
-// Reached only when a check fails: the throw ends constant evaluation, and Clang's note on the call shows the
+// Reached only when a check fails: the non-constexpr call ends constant evaluation, and Clang's note on the call shows the
 // offending kernel names ("in call to 'duplicate_ioctl_code_fd_abi({20, &"VFIO_..."[0]}, ...)'").
 constexpr bool duplicate_ioctl_code_fd_abi(std::string_view first, std::string_view second) {
-    if (!first.empty() || !second.empty()) throw "vfiopp: two mirrored ioctls have the same (code, fd, abi)";
+    if (!first.empty() || !second.empty()) compile_time_check_failed("vfiopp: two mirrored ioctls have the same (code, fd, abi)");
     return false;
 }
 constexpr bool duplicate_ioctl_name_abi(std::string_view name) {
-    if (!name.empty()) throw "vfiopp: a kernel name is mirrored twice in one ABI";
+    if (!name.empty()) compile_time_check_failed("vfiopp: a kernel name is mirrored twice in one ABI");
     return false;
 }
 

@@ -806,13 +806,14 @@ struct vfio_iommu_type1_dirty_bitmap_get {
     X(vfio_iommu_type1_dirty_bitmap, 8, 4, k6_1)                  \
     X(vfio_iommu_type1_dirty_bitmap_get, 40, 8, k6_1)
 VFIOPP_STRUCTS_vfio(VFIOPP_LAYOUT)
+// mig_device_state SET writes the new data transfer session's fd (or -1) here; wire::vfio::feature_set owns it.
+VFIOPP_OUT_FD(vfio_device_feature_mig_state, data_fd)
 
 }  // namespace vfiopp::uapi
 
 namespace vfiopp::uapi::vfio {
-inline constexpr abi_kind vfiopp_abi = abi_kind::mainline;
 
-// X(cxx_name, KERNEL_MACRO, type, nr, fd, arg, ArgType, since)
+// X(cxx_name, KERNEL_MACRO, type, nr, fd, arg, ArgType, returns, since)
 // Every call returns -1 with errno on failure; "returns" below is the success value. Structs with argsz: the
 // caller sets argsz to the bytes it passes (at least the size up to the last field it uses); for info ioctls
 // with a capability chain, a too-small argsz is not an error: the kernel writes the argsz it needs and
@@ -820,93 +821,93 @@ inline constexpr abi_kind vfiopp_abi = abi_kind::mainline;
 #define VFIOPP_IOCTLS_vfio(X)                                                                                      \
     /* ---- container fd (/dev/vfio/vfio) ---- */                                                                \
     /* VFIO_GET_API_VERSION: returns VFIO_API_VERSION (0). No argument. */                                        \
-    X(get_api_version, VFIO_GET_API_VERSION, vfio_type, vfio_base + 0, container, none, no_arg, k6_1)            \
+    X(get_api_version, VFIO_GET_API_VERSION, vfio_type, vfio_base + 0, container, none, no_arg, value, k6_1)            \
     /* VFIO_CHECK_EXTENSION(u32 extension, by value): returns 0 (unsupported) or >0 (supported); with a group  \
        attached, answers for that IOMMU backend. */                                                              \
-    X(check_extension, VFIO_CHECK_EXTENSION, vfio_type, vfio_base + 1, container, value, no_arg, k6_1)           \
+    X(check_extension, VFIO_CHECK_EXTENSION, vfio_type, vfio_base + 1, container, value, no_arg, value, k6_1)           \
     /* VFIO_SET_IOMMU(s32 type, by value: extension::type1v2_iommu, ...): selects the IOMMU backend; needs a    \
        group set on the container first. Returns 0. */                                                           \
-    X(set_iommu, VFIO_SET_IOMMU, vfio_type, vfio_base + 2, container, value, no_arg, k6_1)                       \
+    X(set_iommu, VFIO_SET_IOMMU, vfio_type, vfio_base + 2, container, value, no_arg, status, k6_1)                       \
     /* ---- group fd (/dev/vfio/$GROUP) ---- */                                                                  \
     /* VFIO_GROUP_GET_STATUS: argsz >= 8 in; flags (group_flag: viable, container_set) out. */                   \
-    X(group_get_status, VFIO_GROUP_GET_STATUS, vfio_type, vfio_base + 3, group, inout, vfio_group_status, k6_1)  \
+    X(group_get_status, VFIO_GROUP_GET_STATUS, vfio_type, vfio_base + 3, group, inout, vfio_group_status, status, k6_1)  \
     /* VFIO_GROUP_SET_CONTAINER(const s32* container_fd): joins the group to the container. Returns 0. */       \
-    X(group_set_container, VFIO_GROUP_SET_CONTAINER, vfio_type, vfio_base + 4, group, in, s32, k6_1)             \
+    X(group_set_container, VFIO_GROUP_SET_CONTAINER, vfio_type, vfio_base + 4, group, in, s32, status, k6_1)             \
     /* VFIO_GROUP_UNSET_CONTAINER: leaves the container (all device fds closed first); the last group's leaving \
        resets the container's IOMMU. No argument. */                                                             \
-    X(group_unset_container, VFIO_GROUP_UNSET_CONTAINER, vfio_type, vfio_base + 5, group, none, no_arg, k6_1)    \
+    X(group_unset_container, VFIO_GROUP_UNSET_CONTAINER, vfio_type, vfio_base + 5, group, none, no_arg, status, k6_1)    \
     /* VFIO_GROUP_GET_DEVICE_FD(const char* name, NUL-terminated, e.g. "0000:00:04.0"): returns a new device fd; \
        needs the container set. */                                                                               \
-    X(group_get_device_fd, VFIO_GROUP_GET_DEVICE_FD, vfio_type, vfio_base + 6, group, in, char, k6_1)            \
+    X(group_get_device_fd, VFIO_GROUP_GET_DEVICE_FD, vfio_type, vfio_base + 6, group, in, char, new_fd, k6_1)            \
     /* ---- device fd ---- */                                                                                    \
     /* VFIO_DEVICE_GET_INFO: argsz >= 20 in (24 with pad); flags (device_info_flag), num_regions, num_irqs and,  \
        with device_info_flag::caps, a capability chain (device_info_cap) at cap_offset out; argsz grown if the  \
        chain does not fit. */                                                                                    \
-    X(device_get_info, VFIO_DEVICE_GET_INFO, vfio_type, vfio_base + 7, device, inout, vfio_device_info, k6_1)    \
+    X(device_get_info, VFIO_DEVICE_GET_INFO, vfio_type, vfio_base + 7, device, inout, vfio_device_info, status, k6_1)    \
     /* VFIO_DEVICE_GET_REGION_INFO: argsz >= 32, index in; size, offset, flags (region_info_flag) and, with      \
        region_info_flag::caps, a capability chain (region_info_cap) out (argsz grown as for GET_INFO). */        \
-    X(device_get_region_info, VFIO_DEVICE_GET_REGION_INFO, vfio_type, vfio_base + 8, device, inout, vfio_region_info, k6_1) \
+    X(device_get_region_info, VFIO_DEVICE_GET_REGION_INFO, vfio_type, vfio_base + 8, device, inout, vfio_region_info, status, k6_1) \
     /* VFIO_DEVICE_GET_IRQ_INFO: argsz >= 16, index in; flags (irq_info_flag) and count out. */                  \
-    X(device_get_irq_info, VFIO_DEVICE_GET_IRQ_INFO, vfio_type, vfio_base + 9, device, inout, vfio_irq_info, k6_1) \
+    X(device_get_irq_info, VFIO_DEVICE_GET_IRQ_INFO, vfio_type, vfio_base + 9, device, inout, vfio_irq_info, status, k6_1) \
     /* VFIO_DEVICE_SET_IRQS: argsz >= 20 + the data[] bytes; flags = one data_* | one action_* irq_set_flag,     \
        index, start, count. data_eventfd|action_trigger with count 0 (data_none) disables the index. Nothing    \
        written back. */                                                                                          \
-    X(device_set_irqs, VFIO_DEVICE_SET_IRQS, vfio_type, vfio_base + 10, device, in, vfio_irq_set, k6_1)          \
+    X(device_set_irqs, VFIO_DEVICE_SET_IRQS, vfio_type, vfio_base + 10, device, in, vfio_irq_set, status, k6_1)          \
     /* VFIO_DEVICE_RESET: resets the device (device_info_flag::reset). No argument. */                           \
-    X(device_reset, VFIO_DEVICE_RESET, vfio_type, vfio_base + 11, device, none, no_arg, k6_1)                    \
+    X(device_reset, VFIO_DEVICE_RESET, vfio_type, vfio_base + 11, device, none, no_arg, status, k6_1)                    \
     /* VFIO_DEVICE_GET_PCI_HOT_RESET_INFO: argsz >= 12 in; flags (pci_hot_reset_flag), count and devices[]      \
        out; ENOSPC with count set when argsz is too small for devices[]. */                                     \
-    X(device_get_pci_hot_reset_info, VFIO_DEVICE_GET_PCI_HOT_RESET_INFO, vfio_type, vfio_base + 12, device, inout, vfio_pci_hot_reset_info, k6_1) \
+    X(device_get_pci_hot_reset_info, VFIO_DEVICE_GET_PCI_HOT_RESET_INFO, vfio_type, vfio_base + 12, device, inout, vfio_pci_hot_reset_info, status, k6_1) \
     /* VFIO_DEVICE_PCI_HOT_RESET: argsz >= 12 + 4 * count, flags 0, count group fds in group_fds[] (group      \
        interface) or count 0 (cdev, ownership through iommufd). Nothing written back. */                        \
-    X(device_pci_hot_reset, VFIO_DEVICE_PCI_HOT_RESET, vfio_type, vfio_base + 13, device, in, vfio_pci_hot_reset, k6_1) \
+    X(device_pci_hot_reset, VFIO_DEVICE_PCI_HOT_RESET, vfio_type, vfio_base + 13, device, in, vfio_pci_hot_reset, status, k6_1) \
     /* VFIO_DEVICE_QUERY_GFX_PLANE: argsz, flags (gfx_plane_flag: probe with dmabuf or region asks for support; \
        dmabuf or region alone queries) and drm_plane_type in; the plane's format, geometry and id out (zeroes   \
        for a disabled plane). */                                                                                 \
-    X(device_query_gfx_plane, VFIO_DEVICE_QUERY_GFX_PLANE, vfio_type, vfio_base + 14, device, inout, vfio_device_gfx_plane_info, k6_1) \
+    X(device_query_gfx_plane, VFIO_DEVICE_QUERY_GFX_PLANE, vfio_type, vfio_base + 14, device, inout, vfio_device_gfx_plane_info, status, k6_1) \
     /* VFIO_DEVICE_GET_GFX_DMABUF(const u32* dmabuf_id, from QUERY_GFX_PLANE): returns a new dma-buf fd. */      \
-    X(device_get_gfx_dmabuf, VFIO_DEVICE_GET_GFX_DMABUF, vfio_type, vfio_base + 15, device, in, u32, k6_1)       \
+    X(device_get_gfx_dmabuf, VFIO_DEVICE_GET_GFX_DMABUF, vfio_type, vfio_base + 15, device, in, u32, new_fd, k6_1)       \
     /* VFIO_DEVICE_IOEVENTFD: argsz >= 32, flags = one ioeventfd_flag width, offset, data, fd (-1 removes).     \
        Nothing written back. */                                                                                  \
-    X(device_ioeventfd, VFIO_DEVICE_IOEVENTFD, vfio_type, vfio_base + 16, device, in, vfio_device_ioeventfd, k6_1) \
+    X(device_ioeventfd, VFIO_DEVICE_IOEVENTFD, vfio_type, vfio_base + 16, device, in, vfio_device_ioeventfd, status, k6_1) \
     /* VFIO_DEVICE_FEATURE: argsz >= 8 + payload; flags = feature number (device_feature_id, low 16 bits) | get or \
        set, or probe (optionally | get/set). GET writes the payload into data[]; SET reads it. Some features    \
        return an fd (mig_device_state in data_fd, dma_buf as the return value). */                              \
-    X(device_feature, VFIO_DEVICE_FEATURE, vfio_type, vfio_base + 17, device, inout, vfio_device_feature, k6_1)  \
+    X(device_feature, VFIO_DEVICE_FEATURE, vfio_type, vfio_base + 17, device, inout, vfio_device_feature, status, k6_1)  \
     /* VFIO_DEVICE_BIND_IOMMUFD (cdev fd only): argsz >= 16 (24 with token_uuid_ptr), flags 0 or                \
        device_bind_flag::token, iommufd in; out_devid out. */                                                    \
-    X(device_bind_iommufd, VFIO_DEVICE_BIND_IOMMUFD, vfio_type, vfio_base + 18, device, inout, vfio_device_bind_iommufd, k6_6) \
+    X(device_bind_iommufd, VFIO_DEVICE_BIND_IOMMUFD, vfio_type, vfio_base + 18, device, inout, vfio_device_bind_iommufd, status, k6_6) \
     /* VFIO_DEVICE_ATTACH_IOMMUFD_PT (cdev fd only): argsz >= 12 (16 with pasid), flags 0 or                    \
        device_attach_flag::pasid, pt_id in; pt_id out (the HWPT attached, auto-created for an IOAS). Attaching  \
        again replaces. EBUSY while a device of the group resets. */                                              \
-    X(device_attach_iommufd_pt, VFIO_DEVICE_ATTACH_IOMMUFD_PT, vfio_type, vfio_base + 19, device, inout, vfio_device_attach_iommufd_pt, k6_6) \
+    X(device_attach_iommufd_pt, VFIO_DEVICE_ATTACH_IOMMUFD_PT, vfio_type, vfio_base + 19, device, inout, vfio_device_attach_iommufd_pt, status, k6_6) \
     /* VFIO_DEVICE_DETACH_IOMMUFD_PT (cdev fd only): argsz >= 8 (12 with pasid), flags 0 or                     \
        device_detach_flag::pasid. The device (or pasid) then blocks DMA. Nothing written back. */              \
-    X(device_detach_iommufd_pt, VFIO_DEVICE_DETACH_IOMMUFD_PT, vfio_type, vfio_base + 20, device, in, vfio_device_detach_iommufd_pt, k6_6) \
+    X(device_detach_iommufd_pt, VFIO_DEVICE_DETACH_IOMMUFD_PT, vfio_type, vfio_base + 20, device, in, vfio_device_detach_iommufd_pt, status, k6_6) \
     /* VFIO_MIG_GET_PRECOPY_INFO: issued on the migration data fd (from mig_device_state), not the device fd;   \
        only in PRE_COPY states (EINVAL otherwise). argsz >= 24 in; initial_bytes, dirty_bytes and, after        \
        mig_precopy_infov2, flags (precopy_info_flag::reinit) out. */                                              \
-    X(mig_get_precopy_info, VFIO_MIG_GET_PRECOPY_INFO, vfio_type, vfio_base + 21, migration_data, inout, vfio_precopy_info, k6_2) \
+    X(mig_get_precopy_info, VFIO_MIG_GET_PRECOPY_INFO, vfio_type, vfio_base + 21, migration_data, inout, vfio_precopy_info, status, k6_2) \
     /* ---- container fd, Type1 IOMMU (numbers overlap the device fd's) ---- */                                \
     /* VFIO_IOMMU_GET_INFO: argsz >= 16 (EINVAL below); the kernel fills flags, iova_pgsizes and, with           \
        VFIO_IOMMU_INFO_CAPS, a capability chain at cap_offset; if argsz is too small for the chain it writes     \
        the argsz it needs and cap_offset 0. */                                                                   \
-    X(iommu_get_info, VFIO_IOMMU_GET_INFO, vfio_type, vfio_base + 12, container, inout, vfio_iommu_type1_info, k6_1) \
+    X(iommu_get_info, VFIO_IOMMU_GET_INFO, vfio_type, vfio_base + 12, container, inout, vfio_iommu_type1_info, status, k6_1) \
     /* VFIO_IOMMU_MAP_DMA: argsz >= 32, flags read|write (or vaddr alone: re-supply a vaddr invalidated by      \
        UNMAP_DMA with vaddr, same iova and size), vaddr, iova, size. Nothing written back. */                   \
-    X(iommu_map_dma, VFIO_IOMMU_MAP_DMA, vfio_type, vfio_base + 13, container, in, vfio_iommu_type1_dma_map, k6_1) \
+    X(iommu_map_dma, VFIO_IOMMU_MAP_DMA, vfio_type, vfio_base + 13, container, in, vfio_iommu_type1_dma_map, status, k6_1) \
     /* VFIO_IOMMU_UNMAP_DMA: argsz >= 24 (+ sizeof(vfio_bitmap) with get_dirty_bitmap), flags (unmap_dma_flag; \
        all needs iova and size 0), iova, size in; size out (bytes unmapped), and the dirty bitmap filled. */     \
-    X(iommu_unmap_dma, VFIO_IOMMU_UNMAP_DMA, vfio_type, vfio_base + 14, container, inout, vfio_iommu_type1_dma_unmap, k6_1) \
+    X(iommu_unmap_dma, VFIO_IOMMU_UNMAP_DMA, vfio_type, vfio_base + 14, container, inout, vfio_iommu_type1_dma_unmap, status, k6_1) \
     /* VFIO_IOMMU_ENABLE: enables container usage; only the SPAPR TCE backend implements it (Type1: ENOTTY).   \
        No argument. */                                                                                           \
-    X(iommu_enable, VFIO_IOMMU_ENABLE, vfio_type, vfio_base + 15, container, none, no_arg, k6_1)                 \
+    X(iommu_enable, VFIO_IOMMU_ENABLE, vfio_type, vfio_base + 15, container, none, no_arg, status, k6_1)                 \
     /* VFIO_IOMMU_DISABLE: the reverse of VFIO_IOMMU_ENABLE (SPAPR TCE only). No argument. */                    \
-    X(iommu_disable, VFIO_IOMMU_DISABLE, vfio_type, vfio_base + 16, container, none, no_arg, k6_1)               \
+    X(iommu_disable, VFIO_IOMMU_DISABLE, vfio_type, vfio_base + 16, container, none, no_arg, status, k6_1)               \
     /* VFIO_IOMMU_DIRTY_PAGES: flags = one dirty_pages_flag; argsz >= 8 for start/stop, >= 48 for get_bitmap    \
        (data[] = vfio_iommu_type1_dirty_bitmap_get, the bitmap excluded); get_bitmap fills bitmap.data. */       \
-    X(iommu_dirty_pages, VFIO_IOMMU_DIRTY_PAGES, vfio_type, vfio_base + 17, container, inout, vfio_iommu_type1_dirty_bitmap, k6_1)
+    X(iommu_dirty_pages, VFIO_IOMMU_DIRTY_PAGES, vfio_type, vfio_base + 17, container, inout, vfio_iommu_type1_dirty_bitmap, status, k6_1)
 // POWER: VFIO_IOMMU_SPAPR_TCE_GET_INFO, VFIO_EEH_PE_OP, VFIO_IOMMU_SPAPR_[UN]REGISTER_MEMORY and
 // VFIO_IOMMU_SPAPR_TCE_CREATE/REMOVE left out.
-VFIOPP_IOCTL_DEFS(VFIOPP_IOCTLS_vfio)
+VFIOPP_IOCTL_DEFS(VFIOPP_IOCTLS_vfio, mainline)
 }  // namespace vfiopp::uapi::vfio

@@ -76,7 +76,6 @@ VFIOPP_FLAGS(v7_nesting_feature, u32)
 
 // =====================================================================================================================
 namespace vfiopp::uapi::seed {
-inline constexpr abi_kind vfiopp_abi = abi_kind::seed;
 
 using pasid_request_flag = seed_pasid_request_flag;
 using nesting_op = seed_nesting_op;
@@ -117,7 +116,7 @@ VFIOPP_STRUCTS_seed(VFIOPP_LAYOUT)
 #undef VFIOPP_FIELDS_vfio_iommu_type1_nesting_op  // v7 declares its own (see the top of this file)
 VFIOPP_FLEX(vfio_iommu_type1_nesting_op, data, u8, 12)
 
-// X(cxx_name, KERNEL_MACRO, type, nr, fd, arg, ArgType, since). Only the seed email defines these; no kernel
+// X(cxx_name, KERNEL_MACRO, type, nr, fd, arg, ArgType, returns, since). Only the seed email defines these; no kernel
 // implementation of exactly this form was posted, so argsz/errno rules are those of the review thread and of v2
 // (which kept #22/#23).
 #define VFIOPP_IOCTLS_seed(X)                                                                                      \
@@ -128,20 +127,19 @@ VFIOPP_FLEX(vfio_iommu_type1_nesting_op, data, u8, 12)
        or both/no flags), EFAULT (copy), EOPNOTSUPP/ENOTSUPP(524) (container without PASID support), ENOSPC       \
        (range exhausted or per-process quota). */                                                                \
     X(iommu_pasid_request, VFIO_IOMMU_PASID_REQUEST, vfio_type, vfio_base + 22, container, inout,                 \
-      vfio_iommu_pasid_request, never)                                                                           \
+      vfio_iommu_pasid_request, status, never)                                                                           \
     /* VFIO_IOMMU_NESTING_OP (#23 = 0x3b7b, container fd, seed form): header {argsz, flags (0), op} then the     \
        payload at offset 12; argsz = 12 + payload size. op bind_pgtbl / unbind_pgtbl: iommu_gpasid_bind_data;     \
        cache_invld: iommu_cache_invalidate_info. The payload is only 4-byte aligned here, the flaw that made v2    \
        move op into flags. Returns 0 or -1/errno (EINVAL for a bad header or unknown op, EOPNOTSUPP without       \
        nesting support, plus the payload checks of iommu.hpp). */                                                \
     X(iommu_nesting_op, VFIO_IOMMU_NESTING_OP, vfio_type, vfio_base + 23, container, inout,                       \
-      vfio_iommu_type1_nesting_op, never)
-VFIOPP_IOCTL_DEFS(VFIOPP_IOCTLS_seed)
+      vfio_iommu_type1_nesting_op, status, never)
+VFIOPP_IOCTL_DEFS(VFIOPP_IOCTLS_seed, seed)
 }  // namespace vfiopp::uapi::seed
 
 // =====================================================================================================================
 namespace vfiopp::uapi::v7 {
-inline constexpr abi_kind vfiopp_abi = abi_kind::v7;
 
 using pasid_request_flag = v7_pasid_request_flag;
 using nesting_op = v7_nesting_op;
@@ -239,7 +237,7 @@ VFIOPP_FLEX(vfio_iommu_type1_nesting_op, data, u8, 8)
 
 static_assert(sizeof(iommu_nesting_info_vendor) == 24 && alignof(iommu_nesting_info_vendor) == 8);
 
-// X(cxx_name, KERNEL_MACRO, type, nr, fd, arg, ArgType, since)
+// X(cxx_name, KERNEL_MACRO, type, nr, fd, arg, ArgType, returns, since)
 // Both codes collide with mainline ioctls on *other* fds: VFIO_BASE+18/19 are VFIO_DEVICE_BIND_IOMMUFD /
 // VFIO_DEVICE_ATTACH_IOMMUFD_PT (device fd, 6.6+) and VFIO_IOMMU_SPAPR_UNREGISTER_MEMORY / _TCE_CREATE (SPAPR
 // container). Never dispatch on the code alone; ioctl_def::abi and ::fd say which one is meant.
@@ -254,7 +252,7 @@ static_assert(sizeof(iommu_nesting_info_vendor) == 24 && alignof(iommu_nesting_i
        ENOSPC (range exhausted or the per-process quota, vfio_pasid.ko `pasid_quota`, default 1000, exceeded),    \
        ENOMEM. Availability: nesting_feature::syswide_pasid in CAP_NESTING. */                                  \
     X(iommu_pasid_request, VFIO_IOMMU_PASID_REQUEST, vfio_type, vfio_base + 18, container, in,                    \
-      vfio_iommu_type1_pasid_request, never)                                                                     \
+      vfio_iommu_type1_pasid_request, value, never)                                                                     \
     /* VFIO_IOMMU_NESTING_OP (#19 = 0x3b77, container fd, v2-v7): header {argsz, flags}, op = flags &             \
        vfio_nesting_op_mask, flags[31:16] must be 0; payload at offset 8, argsz = 8 + payload argsz (VFIO itself  \
        checks only argsz >= 8 and hands arg + 8 to the IOMMU layer, which checks the payload's own argsz and       \
@@ -267,8 +265,8 @@ static_assert(sizeof(iommu_nesting_info_vendor) == 24 && alignof(iommu_nesting_i
        EINVAL (payload argsz too small, version != 1, bad format/flags, non-zero padding). Nothing is written      \
        back in v7; inout because the data[] design leaves room for ops that return data. */                     \
     X(iommu_nesting_op, VFIO_IOMMU_NESTING_OP, vfio_type, vfio_base + 19, container, inout,                       \
-      vfio_iommu_type1_nesting_op, never)
-VFIOPP_IOCTL_DEFS(VFIOPP_IOCTLS_v7)
+      vfio_iommu_type1_nesting_op, status, never)
+VFIOPP_IOCTL_DEFS(VFIOPP_IOCTLS_v7, v7)
 }  // namespace vfiopp::uapi::v7
 
 // =====================================================================================================================

@@ -55,48 +55,6 @@
 #include <utility>
 #include <variant>
 
-
-
-namespace vfiopp::uapi::v7 {
-#ifndef VFIOPP_FIELDS_iommu_nesting_info_vtd
-/// v7's VT-d part of iommu_nesting_info (v8 made the hole at 4 explicit and moved cap_reg to 16).
-struct iommu_nesting_info_vtd {
-    u32 flags;
-    u32 hole;  // implicit padding in the v7 header
-    u64 cap_reg;
-    u64 ecap_reg;
-};
-#define VFIOPP_FIELDS_iommu_nesting_info_vtd(F, T) F(T, flags, 0) F(T, hole, 4) F(T, cap_reg, 8) F(T, ecap_reg, 16)
-VFIOPP_LAYOUT(iommu_nesting_info_vtd, 24, 8, never)
-#endif
-#ifndef VFIOPP_FIELDS_iommu_nesting_info
-struct iommu_nesting_info {
-    u32 argsz;
-    u32 flags;
-    u32 format;
-    u32 features;
-    u16 addr_width;
-    u16 pasid_bits;
-    std::array<u8, 12> padding;
-    union vendor_t {
-        iommu_nesting_info_vtd vtd;
-    } vendor;
-};
-#define VFIOPP_FIELDS_iommu_nesting_info(F, T)                                                                \
-    F(T, argsz, 0) F(T, flags, 4) F(T, format, 8) F(T, features, 12) F(T, addr_width, 16) F(T, pasid_bits, 18) \
-    F(T, padding, 20) F(T, vendor, 32)
-VFIOPP_LAYOUT(iommu_nesting_info, 56, 8, never)
-#endif
-#ifndef VFIOPP_FIELDS_vfio_iommu_type1_info_cap_nesting
-struct vfio_iommu_type1_info_cap_nesting {
-    vfio_info_cap_header header;
-    iommu_nesting_info info;
-};
-#define VFIOPP_FIELDS_vfio_iommu_type1_info_cap_nesting(F, T) F(T, header, 0) F(T, info, 8)
-VFIOPP_LAYOUT(vfio_iommu_type1_info_cap_nesting, 64, 8, never)
-#endif
-}  // namespace vfiopp::uapi::v7
-
 namespace vfiopp::detail {
 
 /// Copies a T out of `bytes` at `offset`; the caller has checked offset + sizeof(T) <= bytes.size().
@@ -106,11 +64,6 @@ T load_at(std::span<const std::byte> bytes, std::size_t offset) {
     T v;
     std::memcpy(&v, bytes.data() + offset, sizeof v);
     return v;
-}
-
-/// A library-detected decoding error; `message` must be static text.
-constexpr error make_error(std::string_view ioctl, std::string_view field, int code, std::string_view message) {
-    return error{ioctl, field, code, message, error_origin::library};
 }
 
 }  // namespace vfiopp::detail
@@ -171,7 +124,7 @@ public:
         if (!len) return len.error();
         auto end = checked_add<std::size_t>(offset, *len, {ioctl, field});
         if (!end || *end > bytes.size())
-            return vfiopp::detail::make_error(ioctl, field, EOVERFLOW,
+            return vfiopp::detail::refuse(ioctl, field, EOVERFLOW,
                                       "array extends past the next capability or the end of the reply");
         unaligned_array a;
         a.bytes_ = bytes.subspan(offset, *len);
@@ -353,7 +306,7 @@ vfiopp::result<Cap> read_cap(std::span<const std::byte> reply, std::size_t offse
     cap.bytes = reply.subspan(offset, end - offset);
     constexpr std::size_t fixed = cap_fixed_size<Cap>();
     if (fixed > end - offset)  // only reachable for known capabilities: the header was checked by walk_one
-        return make_error(Kind::ioctl, cap_name<Cap>(), EOVERFLOW,
+        return detail::refuse(Kind::ioctl, cap_name<Cap>(), EOVERFLOW,
                           "capability truncated by the end of the reply");
     cap.value = load_at<decltype(cap.value)>(reply, offset);
     if constexpr (array_cap<Cap>) {
@@ -417,17 +370,17 @@ vfiopp::result<cap_step<Kind>> walk_one(std::span<const std::byte> reply, std::s
                                              std::string_view field) {
     constexpr auto hdr = sizeof(uapi::vfio_info_cap_header);
     if (!first && offset == prev_offset)
-        return make_error(Kind::ioctl, field, EINVAL, "capability points at itself: the chain loops");
+        return detail::refuse(Kind::ioctl, field, EINVAL, "capability points at itself: the chain loops");
     if (!first && offset < prev_offset)
-        return make_error(Kind::ioctl, field, EINVAL, "capability offset points backwards: the chain loops");
+        return detail::refuse(Kind::ioctl, field, EINVAL, "capability offset points backwards: the chain loops");
     if (offset < min_offset)
-        return make_error(Kind::ioctl, field, EINVAL,
+        return detail::refuse(Kind::ioctl, field, EINVAL,
                           first ? "first capability overlaps the reply's own struct"
                                 : "capability overlaps the previous capability");
     if (offset % alignof(uapi::vfio_info_cap_header) != 0)
-        return make_error(Kind::ioctl, field, EINVAL, "capability offset is not 4-byte aligned");
+        return detail::refuse(Kind::ioctl, field, EINVAL, "capability offset is not 4-byte aligned");
     if (offset > reply.size() || reply.size() - offset < hdr)
-        return make_error(Kind::ioctl, field, EOVERFLOW, "capability header lies past the end of the reply");
+        return detail::refuse(Kind::ioctl, field, EOVERFLOW, "capability header lies past the end of the reply");
     const auto h = load_at<uapi::vfio_info_cap_header>(reply, offset);
     std::size_t end = reply.size();
     if (h.next != 0) {
@@ -437,7 +390,7 @@ vfiopp::result<cap_step<Kind>> walk_one(std::span<const std::byte> reply, std::s
         } else {
             const std::size_t fixed = fixed_size_of_id<Kind>(h.id);
             if (h.next - offset < fixed)
-                return make_error(Kind::ioctl, "next", EINVAL, "next capability overlaps this capability");
+                return detail::refuse(Kind::ioctl, "next", EINVAL, "next capability overlaps this capability");
             end = std::min<std::size_t>(h.next, reply.size());
         }
     }
@@ -464,7 +417,7 @@ public:
     ///   auto chain = iommu_info_chain::parse(std::as_bytes(std::span(buf)));
     static result<cap_chain_view> parse(std::span<const std::byte> reply) {
         if (reply.size() < sizeof(reply_type))
-            return vfiopp::detail::make_error(Kind::ioctl, "argsz", EINVAL, "reply buffer is shorter than the reply's struct");
+            return vfiopp::detail::refuse(Kind::ioctl, "argsz", EINVAL, "reply buffer is shorter than the reply's struct");
         cap_chain_view v;
         v.header_ = vfiopp::detail::load_at<reply_type>(reply, 0);
         const auto argsz = vfiopp::detail::load_at<uapi::u32>(reply, 0);

@@ -21,7 +21,7 @@
 #pragma once
 
 #include <vfiopp/error.hpp>
-#include <vfiopp/uapi/all.hpp>
+#include <vfiopp/uapi/all_ioctls.hpp>
 
 #include <cerrno>
 #include <cstddef>
@@ -127,13 +127,11 @@ result<decoded<Arg>> decode_as(const uapi::ioctl_def<Arg>& def, std::span<const 
     decoded<Arg> d{def, Arg{}, {}};
     if constexpr (std::is_same_v<Arg, uapi::no_arg>) {
         if (!image.empty())
-            return error{def.name, "", EINVAL, "this ioctl takes no pointed-to argument, the image must be empty",
-                         error_origin::library};
+            return detail::refuse(def.name, "", EINVAL, "this ioctl takes no pointed-to argument, the image must be empty");
     } else {
         static_assert(std::is_trivially_copyable_v<Arg>);
         if (image.size() < sizeof(Arg))
-            return error{def.name, "argsz", EINVAL, "image is shorter than the ioctl's argument struct",
-                         error_origin::library};
+            return detail::refuse(def.name, "argsz", EINVAL, "image is shorter than the ioctl's argument struct");
         std::memcpy(&d.value, image.data(), sizeof(Arg));
         d.trailer = image.subspan(sizeof(Arg));
     }
@@ -149,13 +147,11 @@ result<wire::decoded_arg> decode_by(Key key, std::span<const std::byte> image, c
     std::apply([&](const auto&... d) { ((def_matches(d, key, opts) ? (++found, index = i) : 0, ++i), ...); },
                decode_defs);
     if (found == 0)
-        return error{"", "", ENOTTY, "no mirrored ioctl has this code (or name) on this fd kind and ABI",
-                     error_origin::library};
+        return detail::refuse("", "", ENOTTY, "no mirrored ioctl has this code (or name) on this fd kind and ABI");
     result<wire::decoded_arg> out = error{};
     visit_def(index, [&](const auto& def) {
         if (found > 1) {
-            out = error{def.name, "", EINVAL, "the code is reused: give the fd kind and/or ABI in decode_options",
-                        error_origin::library};
+            out = detail::refuse(def.name, "", EINVAL, "the code is reused: give the fd kind and/or ABI in decode_options");
             return;
         }
         auto r = wire::decode_as(def, image);

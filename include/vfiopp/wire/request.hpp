@@ -53,50 +53,66 @@ struct external_storage {
     std::span<std::byte> span() const noexcept { return bytes; }
 };
 
-/// What a successful ioctl's return value means.
-enum class returns : u8 {
-    status,  ///< 0; submit() yields result<void>
-    value,   ///< a non-negative int (fd, PASID, API version, extension check); submit() yields result<int>
-};
+/// What a successful submit yields (declared with each ioctl in its uapi list; see uapi/ioctl.hpp).
+using uapi::return_spec;
+using uapi::returns;
 
-namespace detail {
+/// A return_spec as a type, for request's template argument (a type rather than a class-type value: GCC 12
+/// crashes on the latter in alias templates). `request<def, storage, returning<returns::out_fd, 12>>`
+template <returns Kind, uapi::u16 FdOffset = 0>
+struct returning {
+    static constexpr return_spec spec{Kind, FdOffset};
+};
+/// What the ioctl Def itself returns: `returning_of<uapi::vfio::group_get_device_fd>::spec.kind == returns::new_fd`.
+template <const auto& Def>
+using returning_of = returning<Def.ret.kind, Def.ret.fd_offset>;
+
+}  // namespace vfiopp::wire
+
+namespace vfiopp::detail {
+using uapi::u16;
+using uapi::u32;
+using uapi::u64;
+using uapi::u8;
 
 template <typename Def>
 using def_arg_t = typename std::remove_cvref_t<Def>::arg_type;
 
-/// The leading u32 that holds the image size: `argsz` (VFIO) or `size` (iommufd), always at offset 0.
+/// The leading u32 that holds the image size: `argsz` (VFIO) or `size` (iommufd), always at offset 0. Read from the
+/// struct's field list (VFIOPP_LAYOUT), not its descriptor, so that building a request instantiates no tuple.
 template <typename A>
 constexpr bool has_size_field() {
-    if constexpr (uapi::described<A>) {
-        constexpr auto first = std::get<0>(uapi::layout_of<A>.fields);
-        return first.offset == 0 && (first.name == "argsz" || first.name == "size") &&
-               std::is_same_v<typename decltype(first)::type, u32>;
-    } else {
+    if constexpr (requires { vfiopp_size_field(std::type_identity<A>{}); })
+        return !vfiopp_size_field(std::type_identity<A>{}).empty();
+    else
         return false;
-    }
 }
 
 /// Name of the size field, for errors.
 template <typename A>
 constexpr std::string_view size_field_name() {
-    if constexpr (has_size_field<A>()) return std::get<0>(uapi::layout_of<A>.fields).name;
+    if constexpr (has_size_field<A>()) return vfiopp_size_field(std::type_identity<A>{});
     else return "argsz";
 }
 
 struct image_access;
 
-}  // namespace detail
+}  // namespace vfiopp::detail
+
+namespace vfiopp::wire {
 
 /// An ioctl request: the ioctl (Def, an ioctl_def object) and the byte image its argument points to.
 ///   request<uapi::vfio::iommu_get_info, inline_storage<256>> info;   // GET_INFO with room for a capability chain
+/// R, what a successful submit yields, is the ioctl's own (Def.ret) unless a builder knows better (a device feature
+/// that returns an fd).
 template <const auto& Def, typename Storage = inline_storage<sizeof(detail::def_arg_t<decltype(Def)>)>,
-          returns R = returns::status>
-class request {
+          typename R = returning_of<Def>>
+class [[nodiscard]] request {
 public:
     using arg_type = detail::def_arg_t<decltype(Def)>;
     using storage_type = Storage;
     static constexpr const auto& ioctl = Def;
-    static constexpr returns return_kind = R;
+    static constexpr return_spec ret = R::spec;
     static_assert(Def.arg != uapi::arg_kind::none && Def.arg != uapi::arg_kind::value,
                   "vfiopp: this ioctl takes no pointed-to argument; use wire::value_request (wire::prep<def>() or "
                   "wire::prep<def>(value))");
@@ -141,11 +157,11 @@ private:
 
 /// A request whose ioctl argument is an integer (or nothing): VFIO_CHECK_EXTENSION, VFIO_GET_API_VERSION, ...
 ///   auto req = wire::prep<uapi::vfio::check_extension>(1u);  // VFIO_TYPE1_IOMMU
-template <const auto& Def, returns R = returns::value>
-class value_request {
+template <const auto& Def, typename R = returning_of<Def>>
+class [[nodiscard]] value_request {
 public:
     static constexpr const auto& ioctl = Def;
-    static constexpr returns return_kind = R;
+    static constexpr return_spec ret = R::spec;
     static_assert(Def.arg == uapi::arg_kind::none || Def.arg == uapi::arg_kind::value,
                   "vfiopp: this ioctl takes a pointer to its struct; use wire::request");
 
@@ -165,10 +181,12 @@ concept request_like = requires(R& r) {
     { R::ioctl.code } -> std::convertible_to<u32>;
     { R::ioctl.name } -> std::convertible_to<std::string_view>;
     { r.ioctl_arg() } -> std::same_as<void*>;
-    R::return_kind;
+    { R::ret } -> std::convertible_to<return_spec>;
 };
 
-namespace detail {
+}  // namespace vfiopp::wire
+
+namespace vfiopp::detail {
 
 /// The only writer of request images (builders in vfiopp::wire use it; users cannot).
 struct image_access {
@@ -197,10 +215,6 @@ struct image_access {
     }
 };
 
-constexpr error refuse(std::string_view ioctl, std::string_view field, int code, std::string_view msg) {
-    return error{ioctl, field, code, msg, error_origin::library};
-}
-
 /// Writes the fixed header (with its size field overwritten by the library) and sets the image size to n.
 template <typename Req>
 void put_header(Req& r, const typename Req::arg_type& h, u32 n) noexcept {
@@ -208,7 +222,9 @@ void put_header(Req& r, const typename Req::arg_type& h, u32 n) noexcept {
     image_access::set_size(r, n);
 }
 
-}  // namespace detail
+}  // namespace vfiopp::detail
+
+namespace vfiopp::wire {
 
 /// The request's ioctl name, for messages: `wire::name_of(req) == "VFIO_DEVICE_SET_IRQS"`.
 template <request_like Req>
@@ -218,9 +234,9 @@ constexpr std::string_view name_of(const Req&) noexcept {
 
 /// A fixed-size request from the kernel struct: every field as given, except argsz/size = sizeof(struct).
 ///   auto req = wire::prep<uapi::vfio::device_get_region_info>({.index = 2});
-template <const auto& Def, returns R = returns::status>
+template <const auto& Def, typename R = returning_of<Def>>
     requires(Def.arg != uapi::arg_kind::none && Def.arg != uapi::arg_kind::value)
-request<Def, inline_storage<sizeof(detail::def_arg_t<decltype(Def)>)>, R> prep(const detail::def_arg_t<decltype(Def)>& arg) {
+[[nodiscard]] request<Def, inline_storage<sizeof(detail::def_arg_t<decltype(Def)>)>, R> prep(const detail::def_arg_t<decltype(Def)>& arg) {
     using A = detail::def_arg_t<decltype(Def)>;
     static_assert(detail::has_size_field<A>(),
                   "vfiopp: wire::prep<def>(struct) needs a struct whose first field is argsz or size; use the "
@@ -233,9 +249,9 @@ request<Def, inline_storage<sizeof(detail::def_arg_t<decltype(Def)>)>, R> prep(c
 /// As prep(), with room for a reply larger than the struct (a GET_INFO capability chain); argsz starts at
 /// sizeof(struct) and wire::negotiate() grows it up to Capacity.
 ///   auto req = wire::prep_with_room<uapi::vfio::device_get_region_info, 512>({.index = 0});
-template <const auto& Def, std::size_t Capacity, returns R = returns::status>
+template <const auto& Def, std::size_t Capacity, typename R = returning_of<Def>>
     requires(Def.arg != uapi::arg_kind::none && Def.arg != uapi::arg_kind::value)
-request<Def, inline_storage<Capacity>, R> prep_with_room(const detail::def_arg_t<decltype(Def)>& arg) {
+[[nodiscard]] request<Def, inline_storage<Capacity>, R> prep_with_room(const detail::def_arg_t<decltype(Def)>& arg) {
     using A = detail::def_arg_t<decltype(Def)>;
     static_assert(Capacity >= sizeof(A), "vfiopp: the capacity must hold at least the ioctl's struct");
     static_assert(detail::has_size_field<A>(), "vfiopp: prep_with_room needs a struct whose first field is argsz or size");
@@ -247,9 +263,9 @@ request<Def, inline_storage<Capacity>, R> prep_with_room(const detail::def_arg_t
 /// As prep(), in the caller's buffer (8-aligned, at least sizeof(struct) bytes; else EINVAL before any ioctl).
 ///   alignas(8) std::array<std::byte, 4096> buf;
 ///   auto req = wire::prep_in<uapi::vfio::iommu_get_info>(buf, {}).value();
-template <const auto& Def, returns R = returns::status>
+template <const auto& Def, typename R = returning_of<Def>>
     requires(Def.arg != uapi::arg_kind::none && Def.arg != uapi::arg_kind::value)
-result<request<Def, external_storage, R>> prep_in(std::span<std::byte> buffer, const detail::def_arg_t<decltype(Def)>& arg) {
+[[nodiscard]] result<request<Def, external_storage, R>> prep_in(std::span<std::byte> buffer, const detail::def_arg_t<decltype(Def)>& arg) {
     using A = detail::def_arg_t<decltype(Def)>;
     static_assert(detail::has_size_field<A>(), "vfiopp: prep_in needs a struct whose first field is argsz or size");
     if (buffer.size() < sizeof(A))
@@ -262,16 +278,16 @@ result<request<Def, external_storage, R>> prep_in(std::span<std::byte> buffer, c
 }
 
 /// A request for an ioctl whose argument is an integer: `auto req = wire::prep<uapi::vfio::check_extension>(1u);`
-template <const auto& Def, returns R = returns::value>
+template <const auto& Def, typename R = returning_of<Def>>
     requires(Def.arg == uapi::arg_kind::value)
-constexpr value_request<Def, R> prep(unsigned long value) noexcept {
+[[nodiscard]] constexpr value_request<Def, R> prep(unsigned long value) noexcept {
     return value_request<Def, R>{value};
 }
 
 /// A request for an ioctl without argument: `auto req = wire::prep<uapi::vfio::get_api_version>();`
-template <const auto& Def, returns R = returns::value>
+template <const auto& Def, typename R = returning_of<Def>>
     requires(Def.arg == uapi::arg_kind::none)
-constexpr value_request<Def, R> prep() noexcept {
+[[nodiscard]] constexpr value_request<Def, R> prep() noexcept {
     return value_request<Def, R>{};
 }
 

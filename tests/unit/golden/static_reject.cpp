@@ -1,6 +1,8 @@
 // Combinations the kernel rejects must not compile; each case is built at test time and must fail with its
 // message. The control case (no define) must build, so a failure is the assertion's and not a typo's.
-#include <vfiopp/wire/trailer.hpp>
+#include <vfiopp/wire/iommufd.hpp>
+#include <vfiopp/wire/nesting.hpp>
+#include <vfiopp/wire/vfio.hpp>
 
 using namespace vfiopp;
 using namespace vfiopp::uapi;

@@ -1,7 +1,9 @@
 // Golden tests: every request image equals, byte for byte, what C code filling the kernel's own struct produces
 // (golden.c, compiled as C against the 7.3 uapi headers; the proposal's layouts restated in C).
-#include <vfiopp/wire/requests.hpp>
-#include <vfiopp/wire/trailer.hpp>
+#include <vfiopp/wire/builders.hpp>
+#include <vfiopp/wire/iommufd.hpp>
+#include <vfiopp/wire/nesting.hpp>
+#include <vfiopp/wire/vfio.hpp>
 
 #include <catch2/catch_test_macros.hpp>
 
@@ -379,7 +381,7 @@ GOLDEN_COVERS(mainline, "IOMMU_FAULT_QUEUE_ALLOC");
 TEST_CASE("golden: IOMMU_DESTROY, IOAS_ALLOC, IOAS_IOVA_RANGES, IOAS_CHANGE_PROCESS, FAULT_QUEUE_ALLOC", "[golden]") {
     CHECK(image(wi::destroy(42)) == c_image([](void* b) { return golden_destroy(b, 42); }));
     CHECK(image(wi::ioas_alloc()) == c_image([](void* b) { return golden_ioas_alloc(b); }));
-    CHECK(image(wi::ioas_iova_ranges_request(3)) == c_image([](void* b) { return golden_ioas_iova_ranges(b, 3); }));
+    CHECK(image(wi::ioas_iova_ranges(3, {}).value()) == c_image([](void* b) { return golden_ioas_iova_ranges(b, 3); }));
     CHECK(image(wi::ioas_change_process()) == c_image([](void* b) { return golden_ioas_change_process(b); }));
     CHECK(image(wi::fault_queue_alloc()) == c_image([](void* b) { return golden_fault_queue_alloc(b); }));
 }

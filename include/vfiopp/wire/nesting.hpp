@@ -1,0 +1,159 @@
+// vfiopp/wire/nesting.hpp - builders for the 2020 VFIO vSVA proposal: VFIO_IOMMU_PASID_REQUEST and
+// VFIO_IOMMU_NESTING_OP, in both ABI revisions (uapi/vfio_nesting.hpp), selected by an ABI tag type.
+//
+//   auto pasid = wire::pasid_alloc<abi::v7>({1, 1000});              // submit() yields the PASID (v7)
+//   auto bind  = wire::nesting_op<abi::v7>(wire::bind_pgtbl{data});  // op = BIND_PGTBL, argsz = 8 + 72
+//   auto inv   = wire::nesting_op<abi::seed>(wire::cache_invalidate{info});   // op field, data at 12
+//
+// The NESTING_OP trailer is a std::variant of the three payloads; the op, the header's argsz and the payload's own
+// argsz and version follow from the alternative. Inline storage is sized for the largest alternative: no heap.
+// The proposal was never merged: these ioctls give ENOTTY on every real kernel (tests/vm checks that).
+#pragma once
+
+#include <vfiopp/error.hpp>
+#include <vfiopp/uapi/iommu.hpp>
+#include <vfiopp/uapi/vfio_nesting.hpp>
+#include <vfiopp/wire/detail/trailer.hpp>
+#include <vfiopp/wire/request.hpp>
+
+#include <algorithm>
+#include <cstddef>
+#include <type_traits>
+#include <variant>
+
+namespace vfiopp::wire {
+
+/// NESTING_OP payload alternatives; the op follows the alternative.
+struct bind_pgtbl {
+    uapi::iommu_gpasid_bind_data data;
+};
+struct unbind_pgtbl {
+    uapi::iommu_gpasid_bind_data data;
+};
+struct cache_invalidate {
+    uapi::iommu_cache_invalidate_info data;
+};
+/// The data[] of VFIO_IOMMU_NESTING_OP: `nesting_payload p = wire::cache_invalidate{info};`
+using nesting_payload = std::variant<bind_pgtbl, unbind_pgtbl, cache_invalidate>;
+
+}  // namespace vfiopp::wire
+
+namespace vfiopp::detail {
+template <typename Abi>
+using nesting_header_t = typename uapi::abi_traits<Abi>::nesting_op_type;
+constexpr std::size_t nesting_payload_max =
+    std::max({sizeof(uapi::iommu_gpasid_bind_data), sizeof(uapi::iommu_cache_invalidate_info)});
+template <typename Abi, typename Alt>
+constexpr auto op_of_alternative() {
+    using op = typename uapi::abi_traits<Abi>::op_type;
+    if constexpr (std::is_same_v<Alt, wire::bind_pgtbl>) return op::bind_pgtbl;
+    else if constexpr (std::is_same_v<Alt, wire::unbind_pgtbl>) return op::unbind_pgtbl;
+    else return op::cache_invld;
+}
+}  // namespace vfiopp::detail
+
+namespace vfiopp::wire {
+
+/// VFIO_IOMMU_NESTING_OP of revision Abi, sized for the largest alternative.
+template <typename Abi>
+using nesting_op_request =
+    request<uapi::abi_traits<Abi>::nesting_op,
+            inline_storage<::vfiopp::detail::round8(uapi::abi_traits<Abi>::data_offset + detail::nesting_payload_max)>>;
+
+/// VFIO_IOMMU_NESTING_OP for revision Abi (abi::seed: op field, data at 12; abi::v7: op in flags, data at 8);
+/// op, argsz (header + the payload struct) and the payload's own argsz and version follow from the alternative.
+///   auto req = wire::nesting_op<abi::v7>(wire::cache_invalidate{info});
+template <typename Abi>
+[[nodiscard]] nesting_op_request<Abi> nesting_op(const nesting_payload& payload) {
+    using T = uapi::abi_traits<Abi>;
+    nesting_op_request<Abi> r;
+    std::visit(
+        [&](const auto& alt) {
+            typename T::nesting_op_type h{};
+            T::set_op(h, detail::op_of_alternative<Abi, std::remove_cvref_t<decltype(alt)>>());
+            // The 5.10 payloads carry their own argsz and version (the kernel's iommu_uapi_* checks them): both
+            // follow from the payload type, like the header's argsz and op.
+            auto data = alt.data;
+            data.argsz = sizeof data;
+            data.version = 1;  // IOMMU_GPASID_BIND_VERSION_1 == IOMMU_CACHE_INVALIDATE_INFO_VERSION_1 == 1
+            auto st = detail::put_with_trailer(r, h, &data, sizeof data, "data");
+            (void)st;  // cannot fail: the storage is sized for the largest alternative
+        },
+        payload);
+    return r;
+}
+
+/// An inclusive PASID range: `wire::pasid_range{1, 1000}`.
+struct pasid_range {
+    u32 min;
+    u32 max;
+};
+
+/// VFIO_IOMMU_PASID_REQUEST of revision Abi: v7 returns the PASID as the ioctl's value (submit() yields it), the
+/// seed writes it to header().pasid.
+template <typename Abi>
+using pasid_request =
+    request<uapi::abi_traits<Abi>::pasid_request, inline_storage<sizeof(typename uapi::abi_traits<Abi>::pasid_request_type)>,
+            returning_of<uapi::abi_traits<Abi>::pasid_request>>;
+
+}  // namespace vfiopp::wire
+
+namespace vfiopp::detail {
+template <typename Abi>
+[[nodiscard]] result<void> check_pasid_range(wire::pasid_range r) {
+    constexpr std::string_view name = uapi::abi_traits<Abi>::pasid_request.name;
+    if (r.min > r.max) return detail::refuse(name, "range", EINVAL, "range.min is above range.max");
+    if constexpr (std::is_same_v<Abi, uapi::abi::v7>) {
+        // The v7 kernel compares with `> 1 << VFIO_IOMMU_PASID_BITS`; PASIDs are 31-bit values, so stay below.
+        constexpr u32 pasid_max = (u32{1} << uapi::v7::vfio_iommu_pasid_bits) - 1;
+        if (r.max > pasid_max) return detail::refuse(name, "range", EINVAL, "range.max exceeds the 31-bit PASID space");
+    }
+    return {};
+}
+}  // namespace vfiopp::detail
+
+namespace vfiopp::wire {
+
+/// VFIO_IOMMU_PASID_REQUEST ALLOC of one PASID in range (flags = alloc; min > max, or for v7 max > 0x7fffffff:
+/// EINVAL before the ioctl). `int pasid = io::submit(container, wire::pasid_alloc<abi::v7>({1, 1000}).value()).value();`
+template <uapi::proposal_abi Abi>
+[[nodiscard]] result<pasid_request<Abi>> pasid_alloc(pasid_range range) {
+    using T = uapi::abi_traits<Abi>;
+    if (auto c = detail::check_pasid_range<Abi>(range); !c) return c.error();
+    typename T::pasid_request_type h{};
+    h.flags = T::pasid_request_flag::alloc;
+    h.range.min = range.min;
+    h.range.max = range.max;
+    pasid_request<Abi> r;
+    detail::put_header(r, h, static_cast<u32>(sizeof h));
+    return r;
+}
+
+/// v7 VFIO_IOMMU_PASID_REQUEST FREE of every PASID of this process in range (flags = free; same range checks).
+///   io::submit(container, wire::pasid_free<abi::v7>({5, 5}).value());
+template <uapi::proposal_abi Abi>
+    requires std::is_same_v<Abi, uapi::abi::v7>
+[[nodiscard]] result<pasid_request<Abi>> pasid_free(pasid_range range) {
+    if (auto c = detail::check_pasid_range<Abi>(range); !c) return c.error();
+    uapi::v7::vfio_iommu_type1_pasid_request h{};
+    h.flags = uapi::v7::pasid_request_flag::free;
+    h.range.min = range.min;
+    h.range.max = range.max;
+    pasid_request<Abi> r;
+    detail::put_header(r, h, static_cast<u32>(sizeof h));
+    return r;
+}
+
+/// seed VFIO_IOMMU_PASID_REQUEST FREE of one PASID (the seed frees `pasid`, not a range): `wire::pasid_free<abi::seed>(5u)`
+template <uapi::proposal_abi Abi>
+    requires std::is_same_v<Abi, uapi::abi::seed>
+[[nodiscard]] pasid_request<Abi> pasid_free(u32 pasid) {
+    uapi::seed::vfio_iommu_pasid_request h{};
+    h.flags = uapi::seed::pasid_request_flag::free;
+    h.pasid = pasid;
+    pasid_request<Abi> r;
+    detail::put_header(r, h, static_cast<u32>(sizeof h));
+    return r;
+}
+
+}  // namespace vfiopp::wire
