@@ -140,7 +140,14 @@ template <typename Submit>
                                                                                &uapi::iommu_ioas_iova_ranges::allowed_iovas,
                                                                                "num_iovas"},
                                     max_rounds);
-    if (!got) return got.error();
+    if (!got) {
+        // The request is ours, so "header() has the count" would point nowhere: say how to get the count.
+        if (got.error().code == EMSGSIZE && got.error().origin == error_origin::library)
+            return detail::refuse(uapi::iommufd::ioas_iova_ranges.name, "num_iovas", EMSGSIZE,
+                                  "more ranges than the caller's array holds (to learn the count, issue "
+                                  "wire::iommufd::ioas_iova_ranges with io::negotiate_array and read header().num_iovas)");
+        return got.error();
+    }
     return iova_ranges{*got, req->header().out_iova_alignment};
 }
 

@@ -9,7 +9,7 @@
 //
 // The argsz (VFIO) or size (iommufd) field is always the image's size: it is written by the library and cannot be
 // set by the caller. Flags and op words that follow from the payload are written by the specific builders
-// (trailer.hpp and the per-ioctl functions); the generic prep() here takes the caller's struct as is, apart from
+// (wire/vfio.hpp, wire/iommufd.hpp, wire/nesting.hpp); the generic prep() here takes the caller's struct as is, apart from
 // its size field.
 //
 // Storage: inline_storage<N> (an alignas(8) std::array<std::byte, N> inside the request: no heap, sized at compile
@@ -247,7 +247,7 @@ template <const auto& Def, typename R = returning_of<Def>>
 }
 
 /// As prep(), with room for a reply larger than the struct (a GET_INFO capability chain); argsz starts at
-/// sizeof(struct) and wire::negotiate() grows it up to Capacity.
+/// sizeof(struct) and io::negotiate() grows it up to Capacity.
 ///   auto req = wire::prep_with_room<uapi::vfio::device_get_region_info, 512>({.index = 0});
 template <const auto& Def, std::size_t Capacity, typename R = returning_of<Def>>
     requires(Def.arg != uapi::arg_kind::none && Def.arg != uapi::arg_kind::value)

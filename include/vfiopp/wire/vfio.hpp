@@ -57,7 +57,7 @@ using uapi::irq_set_flag;
 [[nodiscard]] constexpr value_request<uapi::vfio::iommu_disable> iommu_disable() noexcept { return {}; }
 
 /// VFIO_IOMMU_GET_INFO with room for a capability chain of Capacity bytes (argsz starts at 24; negotiate() grows it).
-///   auto req = wire::vfio::iommu_get_info<512>(); wire::negotiate(container, req).value();
+///   auto req = wire::vfio::iommu_get_info<512>(); io::negotiate(container, req).value();
 template <std::size_t Capacity = sizeof(uapi::vfio_iommu_type1_info)>
 [[nodiscard]] request<uapi::vfio::iommu_get_info, inline_storage<Capacity>> iommu_get_info() {
     return prep_with_room<uapi::vfio::iommu_get_info, Capacity>({});
@@ -215,7 +215,7 @@ template <std::size_t MaxName = device_name_max>
 using group_get_device_fd_request = request<uapi::vfio::group_get_device_fd, inline_storage<MaxName + 1>>;
 
 /// VFIO_GROUP_GET_DEVICE_FD(name): an empty name or one containing NUL is EINVAL, one longer than MaxName E2BIG.
-///   int dev = io::submit(group, wire::vfio::group_get_device_fd("0000:00:04.0").value()).value();
+///   unique_fd dev = io::submit(group, wire::vfio::group_get_device_fd("0000:00:04.0").value()).value();
 template <std::size_t MaxName = device_name_max>
 [[nodiscard]] result<group_get_device_fd_request<MaxName>> group_get_device_fd(std::string_view name) {
     constexpr std::string_view ioctl = uapi::vfio::group_get_device_fd.name;
@@ -234,15 +234,15 @@ template <std::size_t MaxName = device_name_max>
 /// VFIO_DEVICE_RESET (no argument): `io::submit(dev, wire::vfio::device_reset());`
 [[nodiscard]] constexpr value_request<uapi::vfio::device_reset> device_reset() noexcept { return {}; }
 
-/// VFIO_DEVICE_GET_INFO with room for a capability chain (argsz starts at 24; wire::negotiate() grows it).
-///   auto req = wire::vfio::device_get_info<256>(); wire::negotiate(dev, req).value();
+/// VFIO_DEVICE_GET_INFO with room for a capability chain (argsz starts at 24; io::negotiate() grows it).
+///   auto req = wire::vfio::device_get_info<256>(); io::negotiate(dev, req).value();
 template <std::size_t Capacity = sizeof(uapi::vfio_device_info)>
 [[nodiscard]] request<uapi::vfio::device_get_info, inline_storage<Capacity>> device_get_info() {
     return prep_with_room<uapi::vfio::device_get_info, Capacity>({});
 }
 
 /// VFIO_DEVICE_GET_REGION_INFO of region `index` with room for a capability chain (argsz starts at 32).
-///   auto req = wire::vfio::device_get_region_info<1024>(pci_region_index::bar0); wire::negotiate(dev, req).value();
+///   auto req = wire::vfio::device_get_region_info<1024>(pci_region_index::bar0); io::negotiate(dev, req).value();
 template <std::size_t Capacity = sizeof(uapi::vfio_region_info), typename Index>
 [[nodiscard]] request<uapi::vfio::device_get_region_info, inline_storage<Capacity>> device_get_region_info(Index index) {
     uapi::vfio_region_info h{};
@@ -513,7 +513,7 @@ template <std::size_t MaxDevices>
 /// VFIO_DEVICE_GET_GFX_DMABUF: the image is the dmabuf_id (u32, from QUERY_GFX_PLANE); submit() yields the fd.
 using device_get_gfx_dmabuf_request = request<uapi::vfio::device_get_gfx_dmabuf, inline_storage<sizeof(u32)>>;
 
-/// VFIO_DEVICE_GET_GFX_DMABUF(dmabuf_id): `int buf = io::submit(dev, wire::vfio::device_get_gfx_dmabuf(id)).value();`
+/// VFIO_DEVICE_GET_GFX_DMABUF(dmabuf_id): `unique_fd buf = io::submit(dev, wire::vfio::device_get_gfx_dmabuf(id)).value();`
 [[nodiscard]] inline device_get_gfx_dmabuf_request device_get_gfx_dmabuf(u32 dmabuf_id) {
     device_get_gfx_dmabuf_request r;
     detail::image_access::write(r, 0, dmabuf_id);
