@@ -58,8 +58,8 @@ if [ $status != 0 ]; then
   note "the program failed: the guest kernel's last log lines follow"
   dmesg | tail -n 60 | sed 's/^/vm-init: dmesg: /'
 fi
-# an Oops is logged below the console's level: repeat it where tests/vm/run looks (it fails the run)
-dmesg | grep -E '(Oops|BUG):' | head -n 3 | sed 's/^/vm-init: kernel: /'
+# an Oops or a WARN() splat is logged below the console's level: repeat it where tests/vm/run looks (it fails the run)
+dmesg | grep -E '(Oops|BUG):|WARNING: CPU:' | head -n 3 | sed 's/^/vm-init: kernel: /'
 echo "VFIOPP-VM-EXIT=$status"
 note "done at uptime $(cut -d' ' -f1 /proc/uptime)s, powering off"
 poweroff -f
