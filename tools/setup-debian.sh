@@ -5,7 +5,8 @@
 #   (/etc/apt/sources.list.d/debian.sources or /etc/apt/sources.list); no host name is written here;
 # - installs the Debian packages (compilers, Boost 1.83, Catch2 3, fmt, liburing, QEMU 10, busybox, kernel build tools);
 # - downloads (never installs) into $VFIOPP_CACHE: Debian 12's kernel image (for the `debian` VM kernel),
-#   and from trixie-backports, through a private apt state dir, linux-libc-dev 7.3 (uapi headers) and linux-source-7.3.
+#   from trixie-backports, through a private apt state dir, linux-libc-dev 7.3 (uapi headers) and linux-source-7.3,
+#   and from bullseye (Debian 11), through another, linux-libc-dev 5.10 (the 5.10 <linux/iommu.h>).
 # Idempotent: a second run with everything present takes a second or two.
 set -euo pipefail
 CACHE=${VFIOPP_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/vfiopp}
@@ -114,5 +115,30 @@ if ! trixie_ready; then
   dpkg -x "$CACHE"/debs/linux-libc-dev_7.3.*.deb "$CACHE/hdr-7.3" || die "dpkg -x linux-libc-dev failed"
   # the multiarch asm headers live under usr/include/x86_64-linux-gnu; expose them at usr/include/asm too
   [ -e "$CACHE/hdr-7.3/usr/include/asm" ] || ln -s x86_64-linux-gnu/asm "$CACHE/hdr-7.3/usr/include/asm"
+fi
+
+# bullseye (Debian 11) through its own private apt state dir: linux-libc-dev 5.10, whose <linux/iommu.h> has the
+# 5.10 payloads of the 2020 proposal (the 5.10 cross-check and the golden NESTING_OP images build against it)
+APTD11=$CACHE/apt-bullseye
+APTO11=(-o APT::Sandbox::User=root -o Dir::Etc::sourcelist=$APTD11/sources.list -o Dir::Etc::sourceparts=/nonexistent
+        -o Dir::State::Lists=$APTD11/lists -o Dir::State::status=$APTD11/status -o Dir::Cache=$APTD11/cache
+        -o APT::Architecture=amd64 -o Debug::NoLocking=1)
+if [ ! -f "$CACHE/hdr-5.10/usr/include/linux/iommu.h" ]; then
+  mkdir -p "$APTD11/lists/partial" "$APTD11/cache/archives/partial" "$CACHE/debs"
+  : > "$APTD11/status"
+  echo "deb [signed-by=$KEYRING] $URI bullseye main" > "$APTD11/sources.list"
+  cd "$CACHE/debs"
+  if ! ls linux-libc-dev_5.10.*_amd64.deb >/dev/null 2>&1; then
+    log "updating the private bullseye apt lists ($APTD11)"
+    apt-get "${APTO11[@]}" update -qq || die "apt-get update of the private bullseye lists failed"
+    V=$(apt-cache "${APTO11[@]}" madison linux-libc-dev | awk -F'|' '$2 ~ /^ *5\.10\./ {gsub(/ /,"",$2); print $2; exit}')
+    [ -n "$V" ] || die "no linux-libc-dev 5.10.x in bullseye"
+    apt-get "${APTO11[@]}" download -qq "linux-libc-dev=$V" || die "download linux-libc-dev=$V (bullseye) failed"
+  fi
+  rm -rf "$CACHE/hdr-5.10" && mkdir -p "$CACHE/hdr-5.10"
+  dpkg -x "$CACHE"/debs/linux-libc-dev_5.10.*_amd64.deb "$CACHE/hdr-5.10" || die "dpkg -x linux-libc-dev 5.10 failed"
+  [ -f "$CACHE/hdr-5.10/usr/include/linux/iommu.h" ] || die "linux-libc-dev 5.10 has no linux/iommu.h"
+  # the asm headers live under usr/include/x86_64-linux-gnu; expose them at usr/include/asm too
+  [ -e "$CACHE/hdr-5.10/usr/include/asm" ] || ln -s x86_64-linux-gnu/asm "$CACHE/hdr-5.10/usr/include/asm"
 fi
 log "ready (cache: $CACHE)"

@@ -10,7 +10,7 @@
 // which defines `enum class region_info_flag : u32 { read = 1, write = 2 }`, a table of its names (used by
 // printing and decoding) and, for VFIOPP_FLAGS, marks it as a bit set so that `bitmask<region_info_flag>` and
 // `region_info_flag::read | region_info_flag::write` work. The kernel macro name is kept for printing and for the
-// cross-check against <linux/*.h> (tests/unit/kernel_xcheck.cpp), which asserts every value equals the macro.
+// cross-check against <linux/*.h> (tests/unit/kernel_xcheck.hpp/.inc, built against the 6.1, 7.3 and 5.10 headers), which asserts every value equals the macro.
 //
 // bitmask<E> is what mirrors hold in their flags fields: the same size as E's underlying type, every bit kept
 // (bits vfiopp does not know survive a round trip and print as hex).

@@ -129,19 +129,21 @@ constexpr uapi::return_spec return_spec_of() {
 }
 }  // namespace vfiopp::detail
 
-#define VFIOPP_DETAIL_IOCTL_DEF(n, K, type, nr, fd, arg, A, ret, since, ABI)                                  \
-    inline constexpr ::vfiopp::uapi::ioctl_def<A> n{#K,                                                       \
+// K is stringized by the per-ABI wrappers (where it is still the list's token): passed on one more level it would
+// be macro-expanded first, so a TU that included <linux/vfio.h> before vfiopp would get the kernel's expansion.
+#define VFIOPP_DETAIL_IOCTL_DEF(n, KNAME, type, nr, fd, arg, A, ret, since, ABI)                              \
+    inline constexpr ::vfiopp::uapi::ioctl_def<A> n{KNAME,                                                    \
                                                     ::vfiopp::uapi::io(type, nr),                             \
                                                     ::vfiopp::uapi::fd_kind::fd,                              \
                                                     ::vfiopp::uapi::arg_kind::arg,                            \
                                                     ::vfiopp::uapi::abi_kind::ABI,                            \
                                                     ::vfiopp::detail::return_spec_of<A, ::vfiopp::uapi::returns::ret>()};
 #define VFIOPP_DETAIL_IOCTL_DEF_mainline(n, K, type, nr, fd, arg, A, ret, since)                              \
-    VFIOPP_DETAIL_IOCTL_DEF(n, K, type, nr, fd, arg, A, ret, since, mainline)
+    VFIOPP_DETAIL_IOCTL_DEF(n, #K, type, nr, fd, arg, A, ret, since, mainline)
 #define VFIOPP_DETAIL_IOCTL_DEF_seed(n, K, type, nr, fd, arg, A, ret, since)                                  \
-    VFIOPP_DETAIL_IOCTL_DEF(n, K, type, nr, fd, arg, A, ret, since, seed)
+    VFIOPP_DETAIL_IOCTL_DEF(n, #K, type, nr, fd, arg, A, ret, since, seed)
 #define VFIOPP_DETAIL_IOCTL_DEF_v7(n, K, type, nr, fd, arg, A, ret, since)                                    \
-    VFIOPP_DETAIL_IOCTL_DEF(n, K, type, nr, fd, arg, A, ret, since, v7)
+    VFIOPP_DETAIL_IOCTL_DEF(n, #K, type, nr, fd, arg, A, ret, since, v7)
 
 /// Defines one ioctl_def per entry of LIST, of ABI (mainline, seed or v7). The tuple of all of them is in
 /// registry.hpp (`vfio::all_ioctls`), so that a TU using a few ioctls does not instantiate it.

@@ -3,9 +3,10 @@
 // include/uapi/linux/iommu.h existed from 5.8 to about 6.7. Its gpasid-bind and cache-invalidate parts were the
 // payloads of the never-merged VFIO_IOMMU_NESTING_OP (vfio_nesting.hpp); they are mirrored here as they were in
 // 5.10, after Jacob Pan's "IOMMU user API enhancement" gave every payload its own leading `argsz` (the 5.8 form,
-// without argsz, is not mirrored). They were removed again around 5.15, so no kernel header this project can
-// compile against has them: their SINCE is `never` and their layout proof is the static asserts below, taken from
-// ../shared/reference/SEED-UAPI.md §5 (5.10 header text).
+// without argsz, is not mirrored). They were removed again around 5.15, so neither the system's 6.1 headers nor 7.3's
+// have them: their SINCE is `never`, their layout proof is the static asserts below, and the 5.10 cross-check
+// (tests/unit/kernel_xcheck_510.cpp, against Debian 11's linux-libc-dev, downloaded by tools/setup-debian.sh)
+// compares every struct, field and constant with the real 5.10 <linux/iommu.h>.
 //
 // The fault and page-response definitions stayed until the uapi header was dropped (≈6.7): they are identical in
 // 5.10 and in the system's 6.1 <linux/iommu.h>, so they are marked `until6_7` and the 6.1 cross-check compares them.
@@ -102,7 +103,8 @@ struct iommu_fault_page_request {
 /// The kernel's anonymous union of struct iommu_fault; padding2 fixes its size at 56 bytes.
 union iommu_fault_payload {
     // bitmask members make the members' default constructors non-trivial, which would delete the union's
-    constexpr iommu_fault_payload() : event{} {}
+    // constructor; it initialises the largest member so that every byte of a value-initialised union is zero.
+    constexpr iommu_fault_payload() : padding2{} {}
     iommu_fault_unrecoverable event;
     iommu_fault_page_request prm;
     std::array<u8, 56> padding2;
@@ -188,7 +190,8 @@ struct iommu_inv_pasid_info {
 /// The kernel's `union { ... } granu` of iommu_cache_invalidate_info (named in 5.10, so no _AS needed).
 union iommu_cache_invalidate_granu {
     // bitmask members make the members' default constructors non-trivial, which would delete the union's
-    constexpr iommu_cache_invalidate_granu() : pasid_info{} {}
+    // constructor; it initialises the largest member so that every byte of a value-initialised union is zero.
+    constexpr iommu_cache_invalidate_granu() : addr_info{} {}
     iommu_inv_pasid_info pasid_info;
     iommu_inv_addr_info addr_info;
 };

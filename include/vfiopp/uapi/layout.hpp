@@ -19,7 +19,7 @@
 // proposal); only the kernel-header cross-check reads it. VFIOPP_LAYOUT then
 //  - proves the mirror against the ABI at compile time, in every TU: sizeof, alignof, every field's offset;
 //  - defines the mirror's descriptor (`layout_of<T>`): name, field names, member pointers, offsets. Printing,
-//    decoding and the kernel-header cross-check (tests/unit/kernel_xcheck.cpp) are all derived from it. Using
+//    decoding and the kernel-header cross-check (tests/unit/kernel_xcheck.hpp/.inc, built against the 6.1, 7.3 and 5.10 headers) are all derived from it. Using
 //    the descriptor also proves the field count against Boost.PFR's independent count (mirrors use std::array and
 //    named unions, which PFR counts right; see ../shared/reference/NOTES.md); the tests use every descriptor.
 //

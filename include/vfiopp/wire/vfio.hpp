@@ -352,6 +352,9 @@ enum class feature_ops : u8 { get = 1, set = 2, get_set = 3 };
 struct low_power_entry {};
 struct low_power_exit {};
 struct dma_logging_stop {};
+/// device_feature_id::mig_precopy_infov2 (SET, no data; 7.3): VFIO_MIG_GET_PRECOPY_INFO then reports
+/// precopy_info_flag::reinit. EINVAL on a device without PRE_COPY.
+struct mig_precopy_infov2 {};
 /// device_feature_id::pci_vf_token payload: the VF token UUID (SET).
 struct pci_vf_token {
     std::array<u8, 16> uuid;
@@ -389,6 +392,7 @@ VFIOPP_DETAIL_FEATURE(low_power_exit, low_power_exit, set, VFIOPP_DETAIL_STATUS,
 VFIOPP_DETAIL_FEATURE(uapi::vfio_device_feature_dma_logging_control, dma_logging_start, set, VFIOPP_DETAIL_STATUS,
                       VFIOPP_DETAIL_STATUS)
 VFIOPP_DETAIL_FEATURE(dma_logging_stop, dma_logging_stop, set, VFIOPP_DETAIL_STATUS, VFIOPP_DETAIL_STATUS)
+VFIOPP_DETAIL_FEATURE(mig_precopy_infov2, mig_precopy_infov2, set, VFIOPP_DETAIL_STATUS, VFIOPP_DETAIL_STATUS)
 VFIOPP_DETAIL_FEATURE(uapi::vfio_device_feature_dma_logging_report, dma_logging_report, get, VFIOPP_DETAIL_STATUS,
                       VFIOPP_DETAIL_STATUS)
 VFIOPP_DETAIL_FEATURE(uapi::vfio_device_feature_mig_data_size, mig_data_size, get, VFIOPP_DETAIL_STATUS, VFIOPP_DETAIL_STATUS)

@@ -1,6 +1,6 @@
 /* Golden images: each function fills a buffer exactly as a C program using the kernel's own structs would.
- * Mainline: the real Linux 7.3 uapi headers. Seed/v7 NESTING_OP: a C restatement of the proposal's headers
- * (SEED-UAPI.md section 4.1), the payload as raw bytes of the caller's choosing. Returns the image size. */
+ * Mainline: the real Linux 7.3 uapi headers. Seed/v7 PASID_REQUEST: a C restatement of the proposal's headers;
+ * NESTING_OP: golden_nesting.c (its payloads from the 5.10 <linux/iommu.h>). Returns the image size. */
 #include <linux/vfio.h>
 #include <linux/iommufd.h>
 #include <stddef.h>
@@ -53,26 +53,61 @@ size_t golden_map_dma(void *buf, uint64_t vaddr, uint64_t iova, uint64_t size) {
     return sizeof(*m);
 }
 
-size_t golden_hwpt_alloc_vtd(void *buf, uint32_t dev, uint32_t pt, const struct iommu_hwpt_vtd_s1 *s1) {
+/* IOMMU_HWPT_ALLOC with vendor data: type 1 VT-d S1, 2 ARM SMMUv3, 3 AMD guest (the kernel's data_type and
+ * struct size); fault_id >= 0 sets FAULT_ID_VALID. */
+size_t golden_hwpt_alloc_data(void *buf, uint32_t dev, uint32_t pt, int type, const void *data, int64_t fault_id) {
     struct iommu_hwpt_alloc *h = buf;
     memset(h, 0, sizeof(*h));
     h->size = sizeof(*h);
     h->dev_id = dev;
     h->pt_id = pt;
-    h->data_type = IOMMU_HWPT_DATA_VTD_S1;
-    h->data_len = sizeof(*s1);
-    h->data_uptr = (uintptr_t)s1;
+    switch (type) {
+        case 1: h->data_type = IOMMU_HWPT_DATA_VTD_S1; h->data_len = sizeof(struct iommu_hwpt_vtd_s1); break;
+        case 2: h->data_type = IOMMU_HWPT_DATA_ARM_SMMUV3; h->data_len = sizeof(struct iommu_hwpt_arm_smmuv3); break;
+        default: h->data_type = IOMMU_HWPT_DATA_AMD_GUEST; h->data_len = sizeof(struct iommu_hwpt_amd_guest); break;
+    }
+    h->data_uptr = (uintptr_t)data;
+    if (fault_id >= 0) {
+        h->flags = IOMMU_HWPT_FAULT_ID_VALID;
+        h->fault_id = (uint32_t)fault_id;
+    }
     return sizeof(*h);
 }
 
-size_t golden_hwpt_invalidate_vtd(void *buf, uint32_t hwpt, const struct iommu_hwpt_vtd_s1_invalidate *e, uint32_t n) {
+/* IOMMU_HWPT_ALLOC of a kernel-managed HWPT from an IOAS (data_type NONE): the allocation flags named by the
+ * booleans; fault_id >= 0 sets FAULT_ID_VALID. */
+size_t golden_hwpt_alloc_ioas(void *buf, uint32_t dev, uint32_t ioas, int nest_parent, int dirty_tracking, int pasid,
+                              int64_t fault_id) {
+    struct iommu_hwpt_alloc *h = buf;
+    memset(h, 0, sizeof(*h));
+    h->size = sizeof(*h);
+    h->dev_id = dev;
+    h->pt_id = ioas;
+    h->data_type = IOMMU_HWPT_DATA_NONE;
+    if (nest_parent) h->flags |= IOMMU_HWPT_ALLOC_NEST_PARENT;
+    if (dirty_tracking) h->flags |= IOMMU_HWPT_ALLOC_DIRTY_TRACKING;
+    if (pasid) h->flags |= IOMMU_HWPT_ALLOC_PASID;
+    if (fault_id >= 0) {
+        h->flags |= IOMMU_HWPT_FAULT_ID_VALID;
+        h->fault_id = (uint32_t)fault_id;
+    }
+    return sizeof(*h);
+}
+
+/* IOMMU_HWPT_INVALIDATE: type 0 VT-d S1 entries (of a nested HWPT), 1 ARM SMMUv3 commands (of a vIOMMU). */
+size_t golden_hwpt_invalidate(void *buf, uint32_t hwpt, int type, const void *e, uint32_t n) {
     struct iommu_hwpt_invalidate *h = buf;
     memset(h, 0, sizeof(*h));
     h->size = sizeof(*h);
     h->hwpt_id = hwpt;
     h->data_uptr = (uintptr_t)e;
-    h->data_type = IOMMU_HWPT_INVALIDATE_DATA_VTD_S1;
-    h->entry_len = sizeof(*e);
+    if (type == 0) {
+        h->data_type = IOMMU_HWPT_INVALIDATE_DATA_VTD_S1;
+        h->entry_len = sizeof(struct iommu_hwpt_vtd_s1_invalidate);
+    } else {
+        h->data_type = IOMMU_VIOMMU_INVALIDATE_DATA_ARM_SMMUV3;
+        h->entry_len = sizeof(struct iommu_viommu_arm_smmuv3_invalidate);
+    }
     h->entry_num = n;
     return sizeof(*h);
 }
@@ -133,12 +168,12 @@ size_t golden_detach_pt(void *buf, int64_t pasid) {
 }
 
 size_t golden_hwpt_get_dirty_bitmap(void *buf, uint32_t hwpt, uint64_t iova, uint64_t length, uint64_t page_size,
-                                    uint64_t *bitmap) {
+                                    uint64_t *bitmap, int no_clear) {
     struct iommu_hwpt_get_dirty_bitmap *g = buf;
     memset(g, 0, sizeof(*g));
     g->size = sizeof(*g);
     g->hwpt_id = hwpt;
-    g->flags = IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR;
+    g->flags = no_clear ? IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR : 0;
     g->iova = iova;
     g->length = length;
     g->page_size = page_size;
@@ -146,13 +181,23 @@ size_t golden_hwpt_get_dirty_bitmap(void *buf, uint32_t hwpt, uint64_t iova, uin
     return sizeof(*g);
 }
 
-size_t golden_get_hw_info_vtd(void *buf, uint32_t dev, struct iommu_hw_info_vtd *vtd) {
+/* IOMMU_GET_HW_INFO: type 0 no data (data_len 0: probe), 1 VT-d, 2 ARM SMMUv3, 3 Tegra241 CMDQV, 4 AMD (the kernel's
+ * struct size at data); ask_type sets FLAG_INPUT_TYPE with in_data_type = that type. */
+size_t golden_get_hw_info(void *buf, uint32_t dev, int type, void *data, int ask_type) {
+    static const uint32_t types[] = {IOMMU_HW_INFO_TYPE_DEFAULT, IOMMU_HW_INFO_TYPE_INTEL_VTD, IOMMU_HW_INFO_TYPE_ARM_SMMUV3,
+                                     IOMMU_HW_INFO_TYPE_TEGRA241_CMDQV, IOMMU_HW_INFO_TYPE_AMD};
+    static const uint32_t sizes[] = {0, sizeof(struct iommu_hw_info_vtd), sizeof(struct iommu_hw_info_arm_smmuv3),
+                                     sizeof(struct iommu_hw_info_tegra241_cmdqv), sizeof(struct iommu_hw_info_amd)};
     struct iommu_hw_info *h = buf;
     memset(h, 0, sizeof(*h));
     h->size = sizeof(*h);
     h->dev_id = dev;
-    h->data_len = sizeof(*vtd);
-    h->data_uptr = (uintptr_t)vtd;
+    h->data_len = sizes[type];
+    h->data_uptr = (uintptr_t)data;
+    if (ask_type) {
+        h->flags = IOMMU_HW_INFO_FLAG_INPUT_TYPE;
+        h->in_data_type = types[type];
+    }
     return sizeof(*h);
 }
 
@@ -162,29 +207,7 @@ size_t golden_group_get_device_fd(void *buf, const char *name) {
     return n;
 }
 
-/* ---- the 2020 proposal, restated ---- */
-struct seed_nesting_op { uint32_t argsz; uint32_t flags; uint32_t op; uint8_t data[]; };
-struct v7_nesting_op { uint32_t argsz; uint32_t flags; uint8_t data[]; };
-#define V7_NESTING_OP_MASK 0xffffu
-
-size_t golden_seed_nesting_op(void *buf, uint32_t op, const void *payload, size_t len) {
-    struct seed_nesting_op *h = buf;
-    memset(buf, 0, sizeof(*h) + len);
-    h->argsz = (uint32_t)(sizeof(*h) + len);
-    h->op = op;
-    memcpy(h->data, payload, len);
-    return sizeof(*h) + len;
-}
-
-size_t golden_v7_nesting_op(void *buf, uint32_t op, const void *payload, size_t len) {
-    struct v7_nesting_op *h = buf;
-    memset(buf, 0, sizeof(*h) + len);
-    h->argsz = (uint32_t)(sizeof(*h) + len);
-    h->flags = op & V7_NESTING_OP_MASK;
-    memcpy(h->data, payload, len);
-    return sizeof(*h) + len;
-}
-
+/* ---- the 2020 proposal, restated: v7 VFIO_IOMMU_PASID_REQUEST (SEED-UAPI.md section 2) ---- */
 struct v7_pasid_request { uint32_t argsz; uint32_t flags; struct { uint32_t min, max; } range; };
 #define V7_FLAG_ALLOC_PASID (1u << 0)
 #define V7_FLAG_FREE_PASID (1u << 1)

@@ -125,6 +125,30 @@ size_t golden_set_irqs_unmask_none(void *buf, uint32_t index, uint32_t start, ui
     return sizeof(*s);
 }
 
+/* Disables every vector of an index: DATA_NONE | ACTION_TRIGGER with start 0, count 0. */
+size_t golden_set_irqs_disable(void *buf, uint32_t index) {
+    struct vfio_irq_set *s = buf;
+    memset(s, 0, sizeof(*s));
+    s->argsz = sizeof(*s);
+    s->flags = VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_TRIGGER;
+    s->index = index;
+    return sizeof(*s);
+}
+
+/* An unmask eventfd (INTx resampling): DATA_EVENTFD | ACTION_UNMASK. */
+size_t golden_set_irqs_unmask_eventfds(void *buf, uint32_t index, uint32_t start, const int32_t *fds, uint32_t n) {
+    struct vfio_irq_set *s = buf;
+    size_t sz = sizeof(*s) + n * sizeof(int32_t);
+    memset(buf, 0, sz);
+    s->argsz = (uint32_t)sz;
+    s->flags = VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_UNMASK;
+    s->index = index;
+    s->start = start;
+    s->count = n;
+    memcpy(s->data, fds, n * sizeof(int32_t));
+    return sz;
+}
+
 size_t golden_set_irqs_mask_bools(void *buf, uint32_t index, uint32_t start, const uint8_t *bools, uint32_t n) {
     struct vfio_irq_set *s = buf;
     size_t sz = sizeof(*s) + n;
@@ -162,15 +186,62 @@ size_t golden_get_gfx_dmabuf(void *buf, uint32_t dmabuf_id) {
     return sizeof dmabuf_id;
 }
 
-size_t golden_ioeventfd16(void *buf, uint64_t offset, uint16_t data, int32_t fd) {
+/* bits: the write width, 8, 16, 32 or 64 (VFIO_DEVICE_IOEVENTFD_8 .. _64). */
+size_t golden_ioeventfd(void *buf, unsigned bits, uint64_t offset, uint64_t data, int32_t fd) {
     struct vfio_device_ioeventfd *e = buf;
     memset(e, 0, sizeof(*e));
     e->argsz = sizeof(*e);
-    e->flags = VFIO_DEVICE_IOEVENTFD_16;
+    e->flags = bits == 8 ? VFIO_DEVICE_IOEVENTFD_8 : bits == 16 ? VFIO_DEVICE_IOEVENTFD_16
+             : bits == 32 ? VFIO_DEVICE_IOEVENTFD_32 : VFIO_DEVICE_IOEVENTFD_64;
     e->offset = offset;
     e->data = data;
     e->fd = fd;
     return sizeof(*e);
+}
+
+/* VFIO_DEVICE_FEATURE GET of a feature whose payload the kernel fills: the header and a zeroed payload of the
+ * kernel's struct. which: 0 MIGRATION, 1 MIG_DATA_SIZE, 2 MIG_DEVICE_STATE. */
+size_t golden_feature_get(void *buf, int which) {
+    struct vfio_device_feature *f = buf;
+    size_t n = which == 0 ? sizeof(struct vfio_device_feature_migration)
+             : which == 1 ? sizeof(struct vfio_device_feature_mig_data_size)
+                          : sizeof(struct vfio_device_feature_mig_state);
+    size_t sz = sizeof(*f) + n;
+    memset(buf, 0, sz);
+    f->argsz = (uint32_t)sz;
+    f->flags = VFIO_DEVICE_FEATURE_GET | (which == 0 ? VFIO_DEVICE_FEATURE_MIGRATION
+                                         : which == 1 ? VFIO_DEVICE_FEATURE_MIG_DATA_SIZE
+                                                      : VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE);
+    return sz;
+}
+
+/* PROBE of MIGRATION, which only GET supports: PROBE | GET. */
+size_t golden_feature_probe_migration(void *buf) {
+    struct vfio_device_feature *f = buf;
+    memset(f, 0, sizeof(*f));
+    f->argsz = sizeof(*f);
+    f->flags = VFIO_DEVICE_FEATURE_PROBE | VFIO_DEVICE_FEATURE_GET | VFIO_DEVICE_FEATURE_MIGRATION;
+    return sizeof(*f);
+}
+
+/* SET of PCI_VF_TOKEN: the 16-byte UUID as the payload. */
+size_t golden_feature_set_vf_token(void *buf, const uint8_t *uuid) {
+    struct vfio_device_feature *f = buf;
+    size_t sz = sizeof(*f) + 16;
+    memset(buf, 0, sz);
+    f->argsz = (uint32_t)sz;
+    f->flags = VFIO_DEVICE_FEATURE_SET | VFIO_DEVICE_FEATURE_PCI_VF_TOKEN;
+    memcpy(f->data, uuid, 16);
+    return sz;
+}
+
+/* SET of LOW_POWER_ENTRY: the feature number alone, no payload. */
+size_t golden_feature_set_low_power_entry(void *buf) {
+    struct vfio_device_feature *f = buf;
+    memset(f, 0, sizeof(*f));
+    f->argsz = sizeof(*f);
+    f->flags = VFIO_DEVICE_FEATURE_SET | VFIO_DEVICE_FEATURE_LOW_POWER_ENTRY;
+    return sizeof(*f);
 }
 
 size_t golden_feature_probe_low_power_exit(void *buf) {
@@ -238,16 +309,19 @@ size_t golden_ioas_allow_iovas(void *buf, uint32_t ioas, const struct iommu_iova
     return sizeof(*a);
 }
 
-/* Fixed destination iova, readable only. */
+/* Readable only; dst_iova == UINT64_MAX: let the kernel choose (no FIXED_IOVA). */
 size_t golden_ioas_copy(void *buf, uint32_t dst, uint32_t src, uint64_t src_iova, uint64_t length, uint64_t dst_iova) {
     struct iommu_ioas_copy *c = buf;
     memset(c, 0, sizeof(*c));
     c->size = sizeof(*c);
-    c->flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE;
+    c->flags = IOMMU_IOAS_MAP_READABLE;
+    if (dst_iova != UINT64_MAX) {
+        c->flags |= IOMMU_IOAS_MAP_FIXED_IOVA;
+        c->dst_iova = dst_iova;
+    }
     c->dst_ioas_id = dst;
     c->src_ioas_id = src;
     c->length = length;
-    c->dst_iova = dst_iova;
     c->src_iova = src_iova;
     return sizeof(*c);
 }
@@ -276,16 +350,20 @@ size_t golden_ioas_map(void *buf, uint32_t ioas, uint64_t va, uint64_t length, u
     return sizeof(*m);
 }
 
+/* Readable only; iova == UINT64_MAX: let the kernel choose (no FIXED_IOVA). */
 size_t golden_ioas_map_file(void *buf, uint32_t ioas, int32_t fd, uint64_t start, uint64_t length, uint64_t iova) {
     struct iommu_ioas_map_file *m = buf;
     memset(m, 0, sizeof(*m));
     m->size = sizeof(*m);
-    m->flags = IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_FIXED_IOVA;
+    m->flags = IOMMU_IOAS_MAP_READABLE;
+    if (iova != UINT64_MAX) {
+        m->flags |= IOMMU_IOAS_MAP_FIXED_IOVA;
+        m->iova = iova;
+    }
     m->ioas_id = ioas;
     m->fd = fd;
     m->start = start;
     m->length = length;
-    m->iova = iova;
     return sizeof(*m);
 }
 
