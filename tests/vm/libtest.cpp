@@ -8,7 +8,13 @@
 // iommufd path (BIND, IOAS_ALLOC, IOVA_RANGES by EMSGSIZE negotiation, ATTACH with and without PASID, IOAS_MAP,
 // DMA, GET_HW_INFO with VT-d data, HWPT_ALLOC + replace, NEST_PARENT refused, DETACH). Only the IOMMUFD_TEST mock's
 // ioctl and data types, which vfiopp does not mirror, go through wire::prep or a request type of the test's own;
-// every fd the kernel hands back (the device fd of GROUP_GET_DEVICE_FD) is a vfiopp::unique_fd.
+// every fd the kernel hands back (device fds, the fault queue, the vEVENTQ, the migration data fd) is a
+// vfiopp::unique_fd. The "builders" sections then walk every entry of wire::builders the sections before do not
+// issue (dirty tracking, UPDATE_VADDR, UNMAP_ALL, INTx through every SET_IRQS form, reset / hot reset, ioeventfd,
+// every device feature, gfx, IOMMU_OPTION, VFIO_IOAS, ALLOW_IOVAS, COPY, MAP_FILE, CHANGE_PROCESS, HWPT variants,
+// fault queue, vIOMMU objects on the mock, mtty migration with --mtty) and check success where the testbed can
+// answer, else the exact errno and why; the last check fails if an entry was never issued (allowed: the iommufd
+// builders on 6.1, which has no /dev/iommu). Typed-builder requests go through issue()/negotiate(), which count them.
 // Run it with tests/vm/run (it needs the VFIOPP_* environment). Prints one PASS/FAIL line per check and
 // "N passed, M failed" last; exit status 0 only when nothing failed and something passed.
 #include <vfiopp/fmt_error.hpp>
@@ -16,6 +22,7 @@
 #include <vfiopp/io/sync.hpp>
 #include <vfiopp/uapi/all.hpp>
 #include <vfiopp/unique_fd.hpp>
+#include <vfiopp/wire/builders.hpp>
 #include <vfiopp/wire/caps.hpp>
 #include <vfiopp/wire/iommufd.hpp>
 #include <vfiopp/wire/nesting.hpp>
@@ -31,6 +38,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstdint>
@@ -83,6 +91,49 @@ bool kernel_refused(const R& r, int code, std::string_view ioctl) {
            fmt::format("{}", r.error()).find(ioctl) != std::string::npos;
 }
 
+// ---- builder coverage: which wire::builders entries this run issued ----
+// Every request built by a typed builder goes through issue() / negotiate() below, which mark the builder entry of
+// the request's ioctl (wire::builder_for: matched by ABI, code and name). Requests made with wire::prep or a type
+// of the test's own (the IOMMUFD_TEST mock's data) go through io::submit directly and are not counted.
+std::array<bool, wire::builders.size()> builder_issued{};
+
+template <typename Arg>
+void mark_issued(const uapi::ioctl_def<Arg>& def) {
+    if (const auto* b = wire::builder_for(def)) builder_issued[static_cast<std::size_t>(b - wire::builders.data())] = true;
+}
+
+// io::submit of a builder's request, counted: `auto r = issue(fd, wire::vfio::device_reset());`
+template <typename Req, typename... Fn>
+    requires wire::request_like<std::remove_cvref_t<Req>>
+auto issue(int fd, Req&& req, Fn&&... fn) {
+    mark_issued(std::remove_cvref_t<Req>::ioctl);
+    return io::submit(fd, std::forward<Req>(req), std::forward<Fn>(fn)...);
+}
+
+// io::negotiate of a builder's request, counted.
+template <typename Req, typename... Fn>
+auto negotiate(int fd, Req& req, Fn&&... fn) {
+    mark_issued(Req::ioctl);
+    return io::negotiate(fd, req, std::forward<Fn>(fn)...);
+}
+
+// The errno's name: "ENOTTY".
+std::string errno_name(int code) {
+    const char* n = strerrorname_np(code);
+    return n ? n : fmt::format("errno {}", code);
+}
+
+// An expected refusal: exactly errno `code` from the kernel for `ioctl`; the line says which builder sent what and
+// why the kernel refuses it. Any other outcome (success, another errno, a library refusal) fails.
+template <typename R>
+bool expect_refusal(const R& r, int code, std::string_view ioctl, std::string_view what, std::string_view why) {
+    bool ok = kernel_refused(r, code, ioctl);
+    return check(ok, "{}: kernel refused with {}: {}{}", what, errno_name(code), why,
+                 ok ? std::string() : fmt::format(" [got: {}]", text(r)));
+}
+
+// The kernel this run is on (set in main from VFIOPP_VM_KERNEL): the 7.3 iommufd kernel or Debian's 6.1.
+bool kernel_73 = false;
 std::vector<std::string> split_env(const char* var) {
     std::vector<std::string> out;
     const char* v = std::getenv(var);
@@ -161,6 +212,7 @@ struct edu_dev {
     unique_fd fd;
     u64 cfg_off = 0;
     u64 bar0_size = 0;
+    u64 bar0_off = 0;  // BAR0's offset in the device fd (region info)
     volatile std::uint8_t* bar = nullptr;
 
     void unmap() {
@@ -173,7 +225,7 @@ struct edu_dev {
 // Region info through negotiate() (room for a capability chain) and the chain view; returns the reply.
 std::optional<uapi::vfio_region_info> region_info(edu_dev& d, uapi::pci_region_index index, std::string_view what) {
     auto req = wire::vfio::device_get_region_info<256>(index);
-    auto r = io::negotiate(d.fd.get(), req);
+    auto r = negotiate(d.fd.get(), req);
     auto reply = req.header();
     auto chain = r ? wire::region_info_chain::parse(req.bytes()) : wire::region_info_chain::parse({});
     bool ok = check(r && chain && reply.index == static_cast<u32>(index) && reply.size > 0,
@@ -186,7 +238,7 @@ std::optional<uapi::vfio_region_info> region_info(edu_dev& d, uapi::pci_region_i
 // Device info, region info, BAR0 mmap, bus master: the device is ready for DMA.
 bool edu_open(edu_dev& d) {
     auto di = wire::vfio::device_get_info();
-    auto r = io::submit(d.fd.get(), di);
+    auto r = issue(d.fd.get(), di);
     auto h = di.header();
     check(r && h.flags.has(uapi::device_info_flag::pci) && h.num_regions >= uapi::pci_num_regions &&
               h.num_irqs >= uapi::pci_num_irqs,
@@ -201,6 +253,7 @@ bool edu_open(edu_dev& d) {
         return false;
     d.cfg_off = cfg->offset;
     d.bar0_size = bar0->size;
+    d.bar0_off = bar0->offset;
 
     u32 id = 0;
     ssize_t n = pread(d.fd.get(), &id, 4, static_cast<off_t>(d.cfg_off));
@@ -252,7 +305,7 @@ void edu_msi(edu_dev& d) {
                            req.read<int>(20) == efd,
                        "[{}] set_irqs_eventfds<irq_trigger>(msi, eventfd {}): argsz {}, flags {:#x} ({})", d.tag, efd,
                        h.argsz, h.flags.bits(), text(b));
-    auto r = built ? io::submit(d.fd.get(), req) : result<void>(b.error());
+    auto r = built ? issue(d.fd.get(), req) : result<void>(b.error());
     if (check(r.has_value(), "[{}] VFIO_DEVICE_SET_IRQS MSI -> eventfd ({})", d.tag, text(r))) {
         wr32(d.bar, edu_irq_raise, 0x1);
         bool got = wait_eventfd(efd, 2000);
@@ -260,7 +313,7 @@ void edu_msi(edu_dev& d) {
         wr32(d.bar, edu_irq_ack, st);
         check(got && st == 0x1, "[{}] MSI observed on the eventfd: irq status {:#x}", d.tag, st);
         auto off = wire::vfio::set_irqs_none<wire::vfio::irq_trigger>(uapi::pci_irq_index::msi, 0, 0);
-        auto ro = io::submit(d.fd.get(), off);
+        auto ro = issue(d.fd.get(), off);
         check(ro.has_value() && off.header().argsz == 20, "[{}] SET_IRQS MSI disabled (DATA_NONE, count 0) ({})", d.tag,
               text(ro));
     }
@@ -282,15 +335,15 @@ void test_type1(const std::vector<std::string>& edu, const std::vector<std::stri
         return;
     const int cfd = st.container.get();
 
-    auto version = io::submit(cfd, wire::vfio::get_api_version());
+    auto version = issue(cfd, wire::vfio::get_api_version());
     check(version && *version == static_cast<int>(uapi::vfio_api_version), "[type1] VFIO_GET_API_VERSION: {} ({})",
           version ? *version : -1, text(version));
     for (auto ext : {uapi::extension::type1_iommu, uapi::extension::type1v2_iommu}) {
-        auto r = io::submit(cfd, wire::vfio::check_extension(ext));
+        auto r = issue(cfd, wire::vfio::check_extension(ext));
         check(r && *r > 0, "[type1] VFIO_CHECK_EXTENSION({}): {} ({})", static_cast<u32>(ext), r ? *r : -1, text(r));
     }
     // an extension number no kernel knows: answered 0, so the check above can tell
-    auto bogus = io::submit(cfd, wire::vfio::check_extension(static_cast<uapi::extension>(0x7fffu)));
+    auto bogus = issue(cfd, wire::vfio::check_extension(static_cast<uapi::extension>(0x7fffu)));
     check(bogus && *bogus == 0, "[type1] VFIO_CHECK_EXTENSION(0x7fff) unknown: {} ({})", bogus ? *bogus : -1, text(bogus));
 
     for (std::size_t i = 0; i < group_ids.size(); i++) {
@@ -298,17 +351,17 @@ void test_type1(const std::vector<std::string>& edu, const std::vector<std::stri
         const int g = st.groups.emplace_back(open(path.c_str(), O_RDWR | O_CLOEXEC)).get();
         if (!check(g >= 0, "[type1] open {} ({})", path, g >= 0 ? "ok" : std::strerror(errno))) return;
         auto status = wire::vfio::group_get_status();
-        auto rs = io::submit(g, status);
+        auto rs = issue(g, status);
         check(rs && status.header().flags.has(uapi::group_flag::viable) &&
                   !status.header().flags.has(uapi::group_flag::container_set),
               "[type1] VFIO_GROUP_GET_STATUS {}: flags {:#x} (viable, no container) ({})", path,
               status.header().flags.bits(), text(rs));
         auto set = wire::vfio::group_set_container(cfd);
-        auto r = set ? io::submit(g, *set) : result<void>(set.error());
+        auto r = set ? issue(g, *set) : result<void>(set.error());
         check(r && set->size() == sizeof(int) && set->read<int>(0) == cfd,
               "[type1] VFIO_GROUP_SET_CONTAINER {} (image: the container fd {}) ({})", path, cfd, text(r));
         if (i == 0) {
-            auto si = io::submit(cfd, wire::vfio::set_iommu(uapi::extension::type1v2_iommu));
+            auto si = issue(cfd, wire::vfio::set_iommu(uapi::extension::type1v2_iommu));
             check(si.has_value(), "[type1] VFIO_SET_IOMMU(TYPE1v2) ({})", text(si));
         }
     }
@@ -326,7 +379,7 @@ void test_type1(const std::vector<std::string>& edu, const std::vector<std::stri
     };
     auto gi = wire::vfio::iommu_get_info<512>();
     u32 first = static_cast<u32>(gi.size());
-    auto rg = io::negotiate(cfd, gi, spy);
+    auto rg = negotiate(cfd, gi, spy);
     std::string trace;
     for (auto [s, b] : rounds) trace += fmt::format(" [sent {}, kernel {}]", s, b);
     // the chain MIGRATION (32) -> DMA_AVAIL (12) -> IOVA_RANGE (16 + 2 * 16) after the 24-byte reply: 116 bytes
@@ -390,7 +443,7 @@ void test_type1(const std::vector<std::string>& edu, const std::vector<std::stri
     dma_pages pages[2] = {make_pages(0), make_pages(1)};
     {
         auto hole = wire::vfio::iommu_map_dma(reinterpret_cast<std::uintptr_t>(pages[0].src), 0xfee00000u, page, rw);
-        auto r = hole ? io::submit(cfd, *hole) : result<void>(hole.error());
+        auto r = hole ? issue(cfd, *hole) : result<void>(hole.error());
         check(kernel_refused(r, EINVAL, "VFIO_IOMMU_MAP_DMA"), "[type1] MAP_DMA at iova 0xfee00000 (MSI hole) refused: {}",
               text(r));
     }
@@ -398,13 +451,13 @@ void test_type1(const std::vector<std::string>& edu, const std::vector<std::stri
     for (auto& p : pages)
         for (auto [va, iova] : {std::pair{p.src, p.src_iova}, std::pair{p.dst, p.dst_iova}}) {
             auto m = wire::vfio::iommu_map_dma(reinterpret_cast<std::uintptr_t>(va), iova, page, rw);
-            auto r = m ? io::submit(cfd, *m) : result<void>(m.error());
+            auto r = m ? issue(cfd, *m) : result<void>(m.error());
             mapped &= check(r && m->header().argsz == 32 && m->header().iova == iova, "[type1] MAP_DMA 4 KiB at iova {:#x} ({})",
                             iova, text(r));
         }
     {
         auto dup = wire::vfio::iommu_map_dma(reinterpret_cast<std::uintptr_t>(pages[0].src), pages[0].src_iova, page, rw);
-        auto r = dup ? io::submit(cfd, *dup) : result<void>(dup.error());
+        auto r = dup ? issue(cfd, *dup) : result<void>(dup.error());
         check(kernel_refused(r, EEXIST, "VFIO_IOMMU_MAP_DMA"), "[type1] duplicate MAP_DMA at iova {:#x}: {}",
               pages[0].src_iova, text(r));
     }
@@ -413,7 +466,7 @@ void test_type1(const std::vector<std::string>& edu, const std::vector<std::stri
         edu_dev d;
         d.tag = "type1 " + edu[i];
         auto get = wire::vfio::group_get_device_fd(edu[i]);
-        auto fd = get ? io::submit(st.groups[i].get(), *get) : result<unique_fd>(get.error());
+        auto fd = get ? issue(st.groups[i].get(), *get) : result<unique_fd>(get.error());
         if (!check(fd && *fd && get->size() == edu[i].size() + 1,
                    "[{}] VFIO_GROUP_GET_DEVICE_FD (image: the name, {} bytes with its NUL): fd {} ({})", d.tag,
                    get ? get->size() : 0, fd ? fd->get() : -1, text(fd)))
@@ -427,7 +480,7 @@ void test_type1(const std::vector<std::string>& edu, const std::vector<std::stri
     for (auto& p : pages) {
         for (u64 iova : {p.src_iova, p.dst_iova}) {
             auto req = wire::vfio::iommu_unmap_dma(iova, page);
-            auto r = req ? io::submit(cfd, *req) : result<void>(req.error());
+            auto r = req ? issue(cfd, *req) : result<void>(req.error());
             const u64 unmapped = req ? req->header().size : 0;
             check(r && unmapped == page && req->header().argsz == 24, "[type1] UNMAP_DMA iova {:#x}: {} bytes ({})", iova,
                   unmapped, text(r));
@@ -439,7 +492,7 @@ void test_type1(const std::vector<std::string>& edu, const std::vector<std::stri
     fmt::print("==== the 2020 proposal on a mainline container ====\n");
     {
         auto req = wire::pasid_alloc<uapi::abi::seed>({1, 1000});
-        auto r = req ? io::submit(cfd, *req) : result<void>(req.error());
+        auto r = req ? issue(cfd, *req) : result<void>(req.error());
         check(kernel_refused(r, ENOTTY, "VFIO_IOMMU_PASID_REQUEST") && req->ioctl.code == 0x3b7a &&
                   req->header().flags == uapi::seed::pasid_request_flag::alloc && req->header().range.max == 1000,
               "[proposal] seed VFIO_IOMMU_PASID_REQUEST ALLOC (0x3b7a, argsz {}): {}", req ? req->header().argsz : 0,
@@ -447,7 +500,7 @@ void test_type1(const std::vector<std::string>& edu, const std::vector<std::stri
     }
     {
         auto req = wire::pasid_free<uapi::abi::seed>(5u);
-        auto r = io::submit(cfd, req);
+        auto r = issue(cfd, req);
         check(kernel_refused(r, ENOTTY, "VFIO_IOMMU_PASID_REQUEST") && req.ioctl.code == 0x3b7a &&
                   req.header().flags == uapi::seed::pasid_request_flag::free && req.header().pasid == 5,
               "[proposal] seed VFIO_IOMMU_PASID_REQUEST FREE of pasid 5 (0x3b7a, argsz {}): {}", req.header().argsz,
@@ -456,7 +509,7 @@ void test_type1(const std::vector<std::string>& edu, const std::vector<std::stri
     {
         // v7 returns the PASID as the ioctl's value: submit() yields result<int>
         auto req = wire::pasid_alloc<uapi::abi::v7>({1, 1000});
-        auto r = req ? io::submit(cfd, *req) : result<int>(req.error());
+        auto r = req ? issue(cfd, *req) : result<int>(req.error());
         check(kernel_refused(r, ENOTTY, "VFIO_IOMMU_PASID_REQUEST") && req->ioctl.code == 0x3b76 &&
                   req->header().flags == uapi::v7::pasid_request_flag::alloc,
               "[proposal] v7 VFIO_IOMMU_PASID_REQUEST ALLOC (0x3b76, argsz {}): {}", req ? req->header().argsz : 0,
@@ -464,7 +517,7 @@ void test_type1(const std::vector<std::string>& edu, const std::vector<std::stri
     }
     {
         auto req = wire::pasid_free<uapi::abi::v7>({1, 1000});
-        auto r = req ? io::submit(cfd, *req) : result<int>(req.error());
+        auto r = req ? issue(cfd, *req) : result<int>(req.error());
         check(kernel_refused(r, ENOTTY, "VFIO_IOMMU_PASID_REQUEST") && req->ioctl.code == 0x3b76 &&
                   req->header().flags == uapi::v7::pasid_request_flag::free,
               "[proposal] v7 VFIO_IOMMU_PASID_REQUEST FREE of [1, 1000] (0x3b76, argsz {}): {}",
@@ -477,14 +530,14 @@ void test_type1(const std::vector<std::string>& edu, const std::vector<std::stri
     inv.granularity = uapi::iommu_inv_granularity::domain;
     {
         auto req = wire::nesting_op<uapi::abi::seed>(wire::cache_invalidate{inv});
-        auto r = io::submit(cfd, req);
+        auto r = issue(cfd, req);
         check(kernel_refused(r, ENOTTY, "VFIO_IOMMU_NESTING_OP") && req.size() == 12 + sizeof inv &&
                   req.header().op == uapi::seed::nesting_op::cache_invld && req.ioctl.code == 0x3b7b,
               "[proposal] seed VFIO_IOMMU_NESTING_OP CACHE_INVLD (0x3b7b, argsz {}): {}", req.size(), text(r));
     }
     {
         auto req = wire::nesting_op<uapi::abi::v7>(wire::cache_invalidate{inv});
-        auto r = io::submit(cfd, req);
+        auto r = issue(cfd, req);
         check(kernel_refused(r, ENOTTY, "VFIO_IOMMU_NESTING_OP") && req.size() == 8 + sizeof inv &&
                   req.header().flags == 2 && req.ioctl.code == 0x3b77,
               "[proposal] v7 VFIO_IOMMU_NESTING_OP CACHE_INVLD (0x3b77, argsz {}): {}", req.size(), text(r));
@@ -494,7 +547,7 @@ void test_type1(const std::vector<std::string>& edu, const std::vector<std::stri
 void close_type1(type1_state& st) {
     for (auto& g : st.groups)
         if (g) {
-            auto r = io::submit(g.get(), wire::vfio::group_unset_container());
+            auto r = issue(g.get(), wire::vfio::group_unset_container());
             check(r.has_value(), "[type1] VFIO_GROUP_UNSET_CONTAINER ({})", text(r));
             g.reset();
         }
@@ -508,17 +561,17 @@ void close_type1(type1_state& st) {
 result<void> ioas_map(int ifd, u32 ioas, void* va, u64 iova) {
     auto req = wire::iommufd::ioas_map(ioas, reinterpret_cast<std::uintptr_t>(va), page,
                                        uapi::ioas_map_flag::readable | uapi::ioas_map_flag::writeable, iova);
-    return req ? io::submit(ifd, *req) : result<void>(req.error());
+    return req ? issue(ifd, *req) : result<void>(req.error());
 }
 
 // The whole device (no PASID: flags 0, argsz 12) to IOAS/HWPT pt_id; the HWPT the kernel attached.
 result<u32> attach(const edu_dev& d, u32 pt_id) {
     auto req = wire::vfio::device_attach_iommufd_pt(pt_id);
-    if (auto r = io::submit(d.fd.get(), req); !r) return r.error();
+    if (auto r = issue(d.fd.get(), req); !r) return r.error();
     return req.header().pt_id;
 }
 
-result<void> destroy(int ifd, u32 id) { return io::submit(ifd, wire::iommufd::destroy(id)); }
+result<void> destroy(int ifd, u32 id) { return issue(ifd, wire::iommufd::destroy(id)); }
 
 void test_iommufd(const std::vector<std::string>& edu, const std::vector<std::string>& cdevs) {
     fmt::print("==== VFIO cdev + iommufd (vfiopp) ====\n");
@@ -535,13 +588,13 @@ void test_iommufd(const std::vector<std::string>& edu, const std::vector<std::st
     if (!check(bool(d.fd), "[{}] open {} ({})", d.tag, cdevs[0], d.fd ? "ok" : std::strerror(errno))) return;
     // without a VF token: flags 0, argsz 16 (token_uuid_ptr not sent; the kernel takes 16 since 6.6)
     auto bind = wire::vfio::device_bind_iommufd(ifd);
-    auto rb = bind ? io::submit(d.fd.get(), *bind) : result<void>(bind.error());
+    auto rb = bind ? issue(d.fd.get(), *bind) : result<void>(bind.error());
     const u32 devid = bind ? bind->header().out_devid : 0;
     check(rb && devid != 0 && bind->size() == 16, "[{}] VFIO_DEVICE_BIND_IOMMUFD (argsz {}): devid {} ({})", d.tag,
           bind ? bind->size() : 0, devid, text(rb));
 
     auto alloc = wire::iommufd::ioas_alloc();
-    auto ra = io::submit(ifd, alloc);
+    auto ra = issue(ifd, alloc);
     const u32 ioas = alloc.header().out_ioas_id;
     check(ra && ioas != 0 && alloc.header().size == 12, "[iommufd] IOMMU_IOAS_ALLOC: ioas {} ({})", ioas, text(ra));
     if (!rb || !ra) return;
@@ -560,18 +613,18 @@ void test_iommufd(const std::vector<std::string>& edu, const std::vector<std::st
     if (at) {
         constexpr u32 pasid = 1;
         auto nopt = wire::vfio::device_attach_iommufd_pt(0xfffffu, pasid);
-        auto rn = io::submit(d.fd.get(), nopt);
+        auto rn = issue(d.fd.get(), nopt);
         check(kernel_refused(rn, ENOENT, "VFIO_DEVICE_ATTACH_IOMMUFD_PT") && nopt.size() == 16 &&
                   nopt.header().flags.has(uapi::device_attach_flag::pasid) && nopt.header().pasid == pasid,
               "[{}] ATTACH_IOMMUFD_PT pasid {} (argsz {}) to the unknown pt_id 0xfffff: {}", d.tag, pasid, nopt.size(),
               text(rn));
         auto pa = wire::vfio::device_attach_iommufd_pt(ioas, pasid);
-        auto rp = io::submit(d.fd.get(), pa);
+        auto rp = issue(d.fd.get(), pa);
         check(kernel_refused(rp, EINVAL, "VFIO_DEVICE_ATTACH_IOMMUFD_PT"),
               "[{}] ATTACH_IOMMUFD_PT pasid {} to ioas {} (auto HWPT not PASID-compatible): {}", d.tag, pasid, ioas,
               text(rp));
         auto pd = wire::vfio::device_detach_iommufd_pt(pasid);
-        auto rd = io::submit(d.fd.get(), pd);
+        auto rd = issue(d.fd.get(), pd);
         check(rd && pd.size() == 12 && pd.header().flags.has(uapi::device_detach_flag::pasid) && pd.header().pasid == pasid,
               "[{}] VFIO_DEVICE_DETACH_IOMMUFD_PT pasid {} (argsz {}), never attached ({})", d.tag, pasid, pd.size(),
               text(rd));
@@ -591,6 +644,7 @@ void test_iommufd(const std::vector<std::string>& edu, const std::vector<std::st
             return rc;
         };
         std::array<uapi::iommu_iova_range, 1> one{};
+        mark_issued(uapi::iommufd::ioas_iova_ranges);  // io::ioas_iova_ranges builds it with wire::iommufd::ioas_iova_ranges
         auto small = io::ioas_iova_ranges(ifd, ioas, std::span(one), spy);
         check(!small && small.error().code == EMSGSIZE && small.error().field == "num_iovas" &&
                   small.error().ioctl == "IOMMU_IOAS_IOVA_RANGES" && calls.size() == 1 && calls[0].first == EMSGSIZE &&
@@ -628,7 +682,7 @@ void test_iommufd(const std::vector<std::string>& edu, const std::vector<std::st
         // GET_HW_INFO with the VT-d vendor data in the caller's struct.
         uapi::iommu_hw_info_vtd vtd{};
         auto hw = wire::iommufd::get_hw_info(devid, vtd);
-        auto rh = io::submit(ifd, hw);
+        auto rh = issue(ifd, hw);
         auto hh = hw.header();
         check(rh && hh.data_type.out_data_type == uapi::hw_info_type::intel_vtd && hh.data_len == sizeof vtd &&
                   vtd.cap_reg != 0 && vtd.ecap_reg != 0,
@@ -638,7 +692,7 @@ void test_iommufd(const std::vector<std::string>& edu, const std::vector<std::st
 
         // A kernel-managed HWPT from the IOAS, attached in place of the auto HWPT (replace), DMA through it.
         auto ha = wire::iommufd::hwpt_alloc(devid, ioas, {});
-        auto rha = ha ? io::submit(ifd, *ha) : result<void>(ha.error());
+        auto rha = ha ? issue(ifd, *ha) : result<void>(ha.error());
         const u32 hwpt = ha ? ha->header().out_hwpt_id : 0;
         check(rha && hwpt != 0 && ha->header().data_type == uapi::hwpt_data_type::none && ha->header().data_len == 0,
               "[iommufd] IOMMU_HWPT_ALLOC (kernel-managed, no data): hwpt {} ({})", hwpt, text(rha));
@@ -659,14 +713,14 @@ void test_iommufd(const std::vector<std::string>& edu, const std::vector<std::st
 
         // NEST_PARENT: QEMU's VT-d never advertises nesting, so the real kernel refuses it (TESTBED.md).
         auto np = wire::iommufd::hwpt_alloc(devid, ioas, uapi::hwpt_alloc_flag::nest_parent);
-        auto rnp = np ? io::submit(ifd, *np) : result<void>(np.error());
+        auto rnp = np ? issue(ifd, *np) : result<void>(np.error());
         check(kernel_refused(rnp, EOPNOTSUPP, "IOMMU_HWPT_ALLOC") && np->header().flags.has(uapi::hwpt_alloc_flag::nest_parent),
               "[iommufd] IOMMU_HWPT_ALLOC NEST_PARENT on emulated VT-d: {}", text(rnp));
     }
     for (u64 iova : {p.src_iova, p.dst_iova}) {
         auto req = wire::iommufd::ioas_unmap(ioas, iova, page);
         // the device still uses the IOAS: unmap only after the DMA is done (it is: edu_dma waited)
-        auto r = req ? io::submit(ifd, *req) : result<void>(req.error());
+        auto r = req ? issue(ifd, *req) : result<void>(req.error());
         const u64 unmapped = req ? req->header().length : 0;
         check(r && unmapped == page, "[iommufd] IOMMU_IOAS_UNMAP iova {:#x}: {} bytes ({})", iova, unmapped, text(r));
     }
@@ -675,7 +729,7 @@ void test_iommufd(const std::vector<std::string>& edu, const std::vector<std::st
     // The whole device off its HWPT (flags 0, argsz 8) with the cdev still open: the auto HWPT goes with the
     // detach, so the IOAS it held can be destroyed now (EBUSY while the device was attached to it).
     auto det = wire::vfio::device_detach_iommufd_pt();
-    auto rdt = io::submit(d.fd.get(), det);
+    auto rdt = issue(d.fd.get(), det);
     check(rdt && det.size() == 8 && det.header().flags.bits() == 0,
           "[{}] VFIO_DEVICE_DETACH_IOMMUFD_PT (argsz {}, no PASID) ({})", d.tag, det.size(), text(rdt));
     auto rd = destroy(ifd, ioas);
@@ -743,7 +797,7 @@ void test_mock_nesting() {
     const int ifd = iommufd.get();
     if (!check(ifd >= 0, "[mock] open /dev/iommu ({})", ifd >= 0 ? "ok" : std::strerror(errno))) return;
     auto alloc = wire::iommufd::ioas_alloc();
-    auto ra = io::submit(ifd, alloc);
+    auto ra = issue(ifd, alloc);
     const u32 ioas = alloc.header().out_ioas_id;
     iommu_test_cmd_req mock;
     mock.cmd.size = sizeof mock.cmd;
@@ -755,7 +809,7 @@ void test_mock_nesting() {
                text(rm)))
         return;
     auto pa = wire::iommufd::hwpt_alloc(idev, ioas, uapi::hwpt_alloc_flag::nest_parent);
-    auto rp = pa ? io::submit(ifd, *pa) : result<void>(pa.error());
+    auto rp = pa ? issue(ifd, *pa) : result<void>(pa.error());
     const u32 parent = pa ? pa->header().out_hwpt_id : 0;
     check(rp && parent != 0, "[mock] IOMMU_HWPT_ALLOC NEST_PARENT: hwpt {} ({})", parent, text(rp));
 
@@ -799,6 +853,806 @@ void test_mock_nesting() {
     check(rs.has_value(), "[mock] IOMMU_DESTROY mock device {} ({})", stdev, text(rs));
 }
 
+// ==== every builder of wire::builders on a real kernel ====
+// The sections below issue each builder the sections above do not, on the fd it belongs to, and check the outcome:
+// success where the testbed can answer, else the exact errno the kernel gives and why (so a change of behaviour
+// fails the test). Every fd the kernel hands back is a unique_fd; every mapping and object made here is undone.
+
+// An anonymous, populated mapping of n pages (the caller munmaps it).
+std::uint8_t* map_pages(std::size_t n) {
+    void* mem = mmap(nullptr, n * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+    if (mem == MAP_FAILED) {
+        std::perror("mmap");
+        std::exit(2);
+    }
+    return static_cast<std::uint8_t*>(mem);
+}
+
+// Expected VFIO_CHECK_EXTENSION answers of a TYPE1v2 container holding the two edu groups (no mdev).
+int expected_extension(uapi::extension e) {
+    switch (e) {
+        case uapi::extension::type1_iommu:
+        case uapi::extension::type1v2_iommu:
+        case uapi::extension::unmap_all:
+            return 1;
+        case uapi::extension::update_vaddr:
+            return 1;  // type1 offers it while no mdev (emulated IOMMU group) is in the container
+        case uapi::extension::reserved_type1_nesting_iommu:
+            return kernel_73 ? 0 : 1;  // 6.1's type1 still answered VFIO_TYPE1_NESTING_IOMMU; 6.13 removed it
+        default:
+            return 0;  // dma_cc: QEMU's VT-d without snoop-control has no ECAP.SC; noiommu: not asked of type1
+    }
+}
+
+// The container-level builders not issued by test_type1: every extension, ENABLE/DISABLE, dirty tracking,
+// UNMAP_DMA with a dirty bitmap, with VADDR and with ALL, MAP_DMA with VADDR.
+void walk_type1_container(int cfd) {
+    fmt::print("==== builders: type1 container ====\n");
+    for (const auto& e : uapi::enum_entries<uapi::extension>) {
+        auto r = issue(cfd, wire::vfio::check_extension(e.value));
+        const int want = expected_extension(e.value);
+        check(r && *r == want, "[builders] wire::vfio::check_extension({}) VFIO_CHECK_EXTENSION({}) on the TYPE1v2 container: {} (expected {}) ({})",
+              e.name, static_cast<u32>(e.value), r ? *r : -1, want, text(r));
+    }
+    {
+        auto r = issue(cfd, wire::vfio::iommu_enable());
+        expect_refusal(r, ENOTTY, "VFIO_IOMMU_ENABLE", "[builders] wire::vfio::iommu_enable VFIO_IOMMU_ENABLE (no argument)",
+                       "SPAPR TCE only; the container hands it to type1, whose ioctl does not know it");
+        auto r2 = issue(cfd, wire::vfio::iommu_disable());
+        expect_refusal(r2, ENOTTY, "VFIO_IOMMU_DISABLE", "[builders] wire::vfio::iommu_disable VFIO_IOMMU_DISABLE (no argument)",
+                       "SPAPR TCE only; type1 does not know it");
+    }
+
+    // Dirty page tracking: type1 tracks in software; pages of an IOMMU-backed (not pinned-scope) group are all
+    // reported dirty while tracking is on.
+    constexpr u64 dirty_iova = 0x400000;
+    std::uint8_t* mem = map_pages(3);
+    const auto rw = uapi::map_dma_flag::read | uapi::map_dma_flag::write;
+    auto m = wire::vfio::iommu_map_dma(reinterpret_cast<std::uintptr_t>(mem), dirty_iova, 2 * page, rw);
+    auto rm = m ? issue(cfd, *m) : result<void>(m.error());
+    check(rm.has_value(), "[builders] MAP_DMA 8 KiB at iova {:#x} for dirty tracking ({})", dirty_iova, text(rm));
+    {
+        std::array<u64, 1> bits{};
+        auto g = wire::vfio::iommu_dirty_pages_get_bitmap(dirty_iova, 2 * page, page, std::span(bits));
+        auto r = g ? issue(cfd, *g) : result<void>(g.error());
+        expect_refusal(r, EINVAL, "VFIO_IOMMU_DIRTY_PAGES",
+                       fmt::format("[builders] wire::vfio::iommu_dirty_pages_get_bitmap VFIO_IOMMU_DIRTY_PAGES GET_BITMAP (argsz {}) before START",
+                                   g ? g->size() : 0),
+                       "dirty tracking is not started");
+    }
+    auto start = wire::vfio::iommu_dirty_pages_start();
+    auto rs = issue(cfd, start);
+    check(rs && start.size() == 8, "[builders] wire::vfio::iommu_dirty_pages_start VFIO_IOMMU_DIRTY_PAGES START (argsz {}) ({})",
+          start.size(), text(rs));
+    if (rs && rm) {
+        std::array<u64, 1> bits{};
+        auto g = wire::vfio::iommu_dirty_pages_get_bitmap(dirty_iova, 2 * page, page, std::span(bits));
+        auto r = g ? issue(cfd, *g) : result<void>(g.error());
+        check(r && g->size() == 48 && bits[0] == 0x3,
+              "[builders] wire::vfio::iommu_dirty_pages_get_bitmap VFIO_IOMMU_DIRTY_PAGES GET_BITMAP (argsz {}) of 2 pages: bitmap {:#x} ({})",
+              g ? g->size() : 0, bits[0], text(r));
+        std::array<u64, 1> ubits{};
+        auto u = wire::vfio::iommu_unmap_dma_dirty(dirty_iova, 2 * page, page, std::span(ubits));
+        auto ru = u ? issue(cfd, *u) : result<void>(u.error());
+        const u64 unmapped = u ? u->header().size : 0;
+        check(ru && u->size() == 48 && unmapped == 2 * page && ubits[0] == 0x3 &&
+                  u->header().flags == uapi::unmap_dma_flag::get_dirty_bitmap,
+              "[builders] wire::vfio::iommu_unmap_dma_dirty VFIO_IOMMU_UNMAP_DMA GET_DIRTY_BITMAP (argsz {}): {} bytes, bitmap {:#x} ({})",
+              u ? u->size() : 0, unmapped, ubits[0], text(ru));
+        if (!ru) {  // leave nothing mapped
+            auto c = wire::vfio::iommu_unmap_dma(dirty_iova, 2 * page);
+            (void)(c ? issue(cfd, *c) : result<void>(c.error()));
+        }
+    }
+    auto stop = wire::vfio::iommu_dirty_pages_stop();
+    auto rp = issue(cfd, stop);
+    check(rp && stop.size() == 8, "[builders] wire::vfio::iommu_dirty_pages_stop VFIO_IOMMU_DIRTY_PAGES STOP (argsz {}) ({})",
+          stop.size(), text(rp));
+
+    // UPDATE_VADDR: invalidate the vaddr of a mapping, then supply it again with MAP_DMA flags VADDR.
+    constexpr u64 vaddr_iova = 0x410000;
+    std::uint8_t* vpage = mem + 2 * page;
+    auto mv = wire::vfio::iommu_map_dma(reinterpret_cast<std::uintptr_t>(vpage), vaddr_iova, page, rw);
+    auto rmv = mv ? issue(cfd, *mv) : result<void>(mv.error());
+    check(rmv.has_value(), "[builders] MAP_DMA 4 KiB at iova {:#x} for UPDATE_VADDR ({})", vaddr_iova, text(rmv));
+    {
+        auto u = wire::vfio::iommu_unmap_vaddr(vaddr_iova, page);
+        auto r = u ? issue(cfd, *u) : result<void>(u.error());
+        check(r && u->size() == 24 && u->header().flags == uapi::unmap_dma_flag::vaddr && u->header().size == page,
+              "[builders] wire::vfio::iommu_unmap_vaddr VFIO_IOMMU_UNMAP_DMA VADDR (argsz {}): {} bytes invalidated ({})",
+              u ? u->size() : 0, u ? u->header().size : 0, text(r));
+        auto again = wire::vfio::iommu_map_dma(reinterpret_cast<std::uintptr_t>(vpage), vaddr_iova, page, uapi::map_dma_flag::vaddr);
+        auto ra = again ? issue(cfd, *again) : result<void>(again.error());
+        check(ra && again->header().flags == uapi::map_dma_flag::vaddr,
+              "[builders] wire::vfio::iommu_map_dma(flags VADDR) VFIO_IOMMU_MAP_DMA re-supplies the vaddr of iova {:#x} ({})",
+              vaddr_iova, text(ra));
+    }
+    // UNMAP_ALL: the UPDATE_VADDR page and two more.
+    std::uint8_t* two = map_pages(2);
+    for (u64 i = 0; i < 2; i++) {
+        auto mm = wire::vfio::iommu_map_dma(reinterpret_cast<std::uintptr_t>(two + i * page), 0x420000 + i * 0x10000, page, rw);
+        auto r = mm ? issue(cfd, *mm) : result<void>(mm.error());
+        check(r.has_value(), "[builders] MAP_DMA 4 KiB at iova {:#x} ({})", 0x420000 + i * 0x10000, text(r));
+    }
+    auto all = wire::vfio::iommu_unmap_all();
+    auto rall = issue(cfd, all);
+    check(rall && all.size() == 24 && all.header().flags == uapi::unmap_dma_flag::all && all.header().size == 3 * page,
+          "[builders] wire::vfio::iommu_unmap_all VFIO_IOMMU_UNMAP_DMA ALL (argsz {}): {} bytes, every mapping left ({})",
+          all.size(), all.header().size, text(rall));
+    munmap(two, 2 * page);
+    munmap(mem, 3 * page);
+}
+
+// The device-level builders not issued above, on an opened edu (BAR0 mapped, bus master on): IRQ info of every
+// index, INTx through every SET_IRQS form, reset, hot reset (info, group and devid forms), ioeventfd, every
+// device feature, the gfx ioctls, MIG_GET_PRECOPY_INFO, and (6.1) the cdev ioctls. group_fd: the device's group
+// (type1 path) or -1 (cdev path).
+void walk_device(edu_dev& d, int group_fd) {
+    const bool cdev = group_fd < 0;
+    fmt::print("==== builders: device {} ====\n", d.tag);
+    const int dfd = d.fd.get();
+    if (!check(d.bar != nullptr, "[{}] BAR0 is mapped for the device walk", d.tag)) return;
+
+    // GET_IRQ_INFO of every index (TESTBED.md: INTx 1 (EVENTFD|MASKABLE|AUTOMASKED), MSI 1, MSI-X 0, REQ 1).
+    using uapi::irq_info_flag;
+    struct want_irq {
+        uapi::pci_irq_index index;
+        u32 count;
+        uapi::bitmask<irq_info_flag> flags;
+    };
+    const want_irq irqs[] = {
+        {uapi::pci_irq_index::intx, 1, irq_info_flag::eventfd | irq_info_flag::maskable | irq_info_flag::automasked},
+        {uapi::pci_irq_index::msi, 1, irq_info_flag::eventfd | irq_info_flag::noresize},
+        {uapi::pci_irq_index::msix, 0, irq_info_flag::eventfd | irq_info_flag::noresize},
+        // ERR: 7.3 reports the index (count 1) for every device; 6.1 only for PCIe devices (below)
+        {uapi::pci_irq_index::err, 1, irq_info_flag::eventfd | irq_info_flag::noresize},
+        {uapi::pci_irq_index::req, 1, irq_info_flag::eventfd | irq_info_flag::noresize},
+    };
+    for (const auto& w : irqs) {
+        auto req = wire::vfio::device_get_irq_info(w.index);
+        auto r = issue(dfd, req);
+        if (w.index == uapi::pci_irq_index::err && !kernel_73) {
+            expect_refusal(r, EINVAL, "VFIO_DEVICE_GET_IRQ_INFO",
+                           fmt::format("[{}] wire::vfio::device_get_irq_info(err) VFIO_DEVICE_GET_IRQ_INFO (argsz {})", d.tag, req.size()),
+                           "6.1's vfio-pci offers the ERR index only on PCIe devices; edu is conventional PCI");
+            continue;
+        }
+        auto h = req.header();
+        check(r && req.size() == 16 && h.index == static_cast<u32>(w.index) && h.count == w.count && h.flags == w.flags,
+              "[{}] wire::vfio::device_get_irq_info({}) VFIO_DEVICE_GET_IRQ_INFO (argsz {}): count {}, flags {:#x} (expected {}, {:#x}) ({})",
+              d.tag, uapi::enum_name(w.index).value_or("?"), req.size(), h.count, h.flags.bits(), w.count, w.flags.bits(), text(r));
+    }
+
+    // INTx: trigger through an eventfd, raised by edu; automasked, unmasked with DATA_BOOL; a DATA_BOOL trigger
+    // (loopback: the kernel signals the eventfd itself); mask/unmask with DATA_NONE; unmask through an eventfd.
+    {
+        const unique_fd trig{eventfd(0, EFD_CLOEXEC)};
+        const unique_fd unmask{eventfd(0, EFD_CLOEXEC)};
+        wire::vfio::set_irqs_request<1> on;
+        const int fds[] = {trig.get()};
+        auto b = wire::vfio::set_irqs_eventfds<wire::vfio::irq_trigger>(on, uapi::pci_irq_index::intx, 0, std::span(fds));
+        auto r = b ? issue(dfd, on) : result<void>(b.error());
+        if (check(r && on.size() == 24, "[{}] wire::vfio::set_irqs_eventfds<irq_trigger>(intx) VFIO_DEVICE_SET_IRQS (argsz {}) ({})",
+                  d.tag, on.size(), text(r))) {
+            wr32(d.bar, edu_irq_raise, 0x2);
+            bool got = wait_eventfd(trig.get(), 2000);
+            u32 st = rd32(d.bar, edu_irq_status);
+            wr32(d.bar, edu_irq_ack, st);
+            check(got && st == 0x2, "[{}] INTx observed on the eventfd: irq status {:#x}", d.tag, st);
+
+            wire::vfio::set_irqs_request<1> um;
+            const bool yes[] = {true};
+            auto bu = wire::vfio::set_irqs_bools<wire::vfio::irq_unmask>(um, uapi::pci_irq_index::intx, 0, std::span(yes));
+            auto ru = bu ? issue(dfd, um) : result<void>(bu.error());
+            check(ru && um.size() == 21 && um.header().flags == (uapi::irq_set_flag::data_bool | uapi::irq_set_flag::action_unmask),
+                  "[{}] wire::vfio::set_irqs_bools<irq_unmask>(intx, {{true}}) VFIO_DEVICE_SET_IRQS (argsz {}) after the automask ({})",
+                  d.tag, um.size(), text(ru));
+            wr32(d.bar, edu_irq_raise, 0x4);
+            got = wait_eventfd(trig.get(), 2000);
+            st = rd32(d.bar, edu_irq_status);
+            wr32(d.bar, edu_irq_ack, st);
+            check(got && st == 0x4, "[{}] second INTx after the DATA_BOOL unmask: irq status {:#x}", d.tag, st);
+            (void)issue(dfd, wire::vfio::set_irqs_none<wire::vfio::irq_unmask>(uapi::pci_irq_index::intx, 0, 1));
+
+            wire::vfio::set_irqs_request<1> lb;
+            auto bl = wire::vfio::set_irqs_bools<wire::vfio::irq_trigger>(lb, uapi::pci_irq_index::intx, 0, std::span(yes));
+            auto rl = bl ? issue(dfd, lb) : result<void>(bl.error());
+            bool fired = rl && wait_eventfd(trig.get(), 2000);
+            check(fired, "[{}] wire::vfio::set_irqs_bools<irq_trigger>(intx, {{true}}) VFIO_DEVICE_SET_IRQS (argsz {}): the kernel signalled the eventfd ({})",
+                  d.tag, lb.size(), text(rl));
+
+            auto mk = wire::vfio::set_irqs_none<wire::vfio::irq_mask>(uapi::pci_irq_index::intx, 0, 1);
+            auto rmk = issue(dfd, mk);
+            check(rmk && mk.size() == 20, "[{}] wire::vfio::set_irqs_none<irq_mask>(intx) VFIO_DEVICE_SET_IRQS (argsz {}) ({})",
+                  d.tag, mk.size(), text(rmk));
+            auto un = wire::vfio::set_irqs_none<wire::vfio::irq_unmask>(uapi::pci_irq_index::intx, 0, 1);
+            auto run = issue(dfd, un);
+            check(run.has_value(), "[{}] wire::vfio::set_irqs_none<irq_unmask>(intx) VFIO_DEVICE_SET_IRQS (argsz {}) ({})", d.tag,
+                  un.size(), text(run));
+
+            wire::vfio::set_irqs_request<1> ue;
+            const int ufds[] = {unmask.get()};
+            auto be = wire::vfio::set_irqs_eventfds<wire::vfio::irq_unmask>(ue, uapi::pci_irq_index::intx, 0, std::span(ufds));
+            auto re = be ? issue(dfd, ue) : result<void>(be.error());
+            check(re.has_value(), "[{}] wire::vfio::set_irqs_eventfds<irq_unmask>(intx, unmask eventfd) VFIO_DEVICE_SET_IRQS (argsz {}) ({})",
+                  d.tag, ue.size(), text(re));
+            wire::vfio::set_irqs_request<1> ud;
+            const int none[] = {-1};
+            auto bd = wire::vfio::set_irqs_eventfds<wire::vfio::irq_unmask>(ud, uapi::pci_irq_index::intx, 0, std::span(none));
+            auto rd = bd ? issue(dfd, ud) : result<void>(bd.error());
+            check(rd.has_value(), "[{}] set_irqs_eventfds<irq_unmask>(intx, {{-1}}) removes the unmask eventfd ({})", d.tag, text(rd));
+            auto off = wire::vfio::set_irqs_none<wire::vfio::irq_trigger>(uapi::pci_irq_index::intx, 0, 0);
+            auto ro = issue(dfd, off);
+            check(ro.has_value(), "[{}] set_irqs_none<irq_trigger>(intx, count 0) disables INTx ({})", d.tag, text(ro));
+        }
+    }
+
+    // Reset: edu has no FLR, no PM reset, and sits on the root bus (no slot or bus reset).
+    expect_refusal(issue(dfd, wire::vfio::device_reset()), EINVAL, "VFIO_DEVICE_RESET",
+                   fmt::format("[{}] wire::vfio::device_reset VFIO_DEVICE_RESET", d.tag),
+                   "edu has no reset method (no FLR, no PM reset, root bus), so vfio-pci's reset_works is false");
+    {
+        auto hi = wire::vfio::device_get_pci_hot_reset_info<4>();
+        expect_refusal(issue(dfd, hi), ENODEV, "VFIO_DEVICE_GET_PCI_HOT_RESET_INFO",
+                       fmt::format("[{}] wire::vfio::device_get_pci_hot_reset_info<4> VFIO_DEVICE_GET_PCI_HOT_RESET_INFO (argsz {})", d.tag, hi.size()),
+                       "edu sits on the root bus: neither a slot nor a bus reset is possible");
+    }
+    {
+        // the group form: on a group-opened device the kernel probes the reset first (ENODEV); on a cdev-opened
+        // device 7.3 refuses any group fd array first (EINVAL: the devid form is for cdevs). The fd passed on the
+        // cdev path is the device's own (the kernel never reads it).
+        wire::vfio::pci_hot_reset_request<1> hr;
+        const int gfds[] = {cdev ? dfd : group_fd};
+        auto b = wire::vfio::pci_hot_reset_groups(hr, std::span(gfds));
+        auto r = b ? issue(dfd, hr) : result<void>(b.error());
+        const std::string what = fmt::format("[{}] wire::vfio::pci_hot_reset_groups VFIO_DEVICE_PCI_HOT_RESET (argsz {}, 1 group fd)", d.tag, hr.size());
+        if (cdev)
+            expect_refusal(r, EINVAL, "VFIO_DEVICE_PCI_HOT_RESET", what, "a cdev-opened device takes only the zero-length (devid) form");
+        else
+            expect_refusal(r, ENODEV, "VFIO_DEVICE_PCI_HOT_RESET", what, "edu sits on the root bus: no slot or bus reset");
+        auto dv = wire::vfio::pci_hot_reset_devid();
+        auto rv = issue(dfd, dv);
+        const std::string whatv = fmt::format("[{}] wire::vfio::pci_hot_reset_devid VFIO_DEVICE_PCI_HOT_RESET (argsz {}, count 0)", d.tag, dv.size());
+        if (cdev || !kernel_73)
+            expect_refusal(rv, ENODEV, "VFIO_DEVICE_PCI_HOT_RESET", whatv,
+                           cdev ? "edu sits on the root bus: no slot or bus reset"
+                                : "6.1 has no devid form and probes the reset first: edu sits on the root bus");
+        else
+            expect_refusal(rv, EINVAL, "VFIO_DEVICE_PCI_HOT_RESET", whatv,
+                           "the zero-length (devid) form is only for cdev-opened devices; this one came from its group");
+    }
+
+    // IOEVENTFD: a 32-bit write of `data` to BAR0's liveness register when the eventfd fires; edu's liveness
+    // register reads back the complement of what was written.
+    {
+        const unique_fd efd{eventfd(0, EFD_CLOEXEC)};
+        const u64 off = d.bar0_off + edu_liveness;
+        constexpr u32 data = 0x5a5a0f0f;
+        auto add = wire::vfio::device_ioeventfd<u32>(off, data, efd.get());
+        auto ra = add ? issue(dfd, *add) : result<void>(add.error());
+        check(ra && add->size() == 32 && add->header().flags == uapi::ioeventfd_flag::bits32,
+              "[{}] wire::vfio::device_ioeventfd<u32>(BAR0 + {:#x}, {:#x}, eventfd) VFIO_DEVICE_IOEVENTFD (argsz {}) ({})", d.tag,
+              static_cast<u32>(edu_liveness), data, add ? add->size() : 0, text(ra));
+        if (ra) {
+            wr32(d.bar, edu_liveness, 0);
+            const u64 one = 1;
+            bool w = write(efd.get(), &one, sizeof one) == static_cast<ssize_t>(sizeof one);
+            u32 live = 0;
+            for (double t0 = now_s(); now_s() - t0 < 2.0; usleep(1000))
+                if ((live = rd32(d.bar, edu_liveness)) == ~data) break;
+            check(w && live == ~data, "[{}] the ioeventfd wrote {:#x} into BAR0: liveness reads {:#010x}", d.tag, data, live);
+            auto dup = wire::vfio::device_ioeventfd<u32>(off, data, efd.get());
+            expect_refusal(dup ? issue(dfd, *dup) : result<void>(dup.error()), EEXIST, "VFIO_DEVICE_IOEVENTFD",
+                           fmt::format("[{}] the same ioeventfd again", d.tag), "one ioeventfd per (BAR, offset, width, data)");
+            auto del = wire::vfio::device_ioeventfd<u32>(off, data, -1);
+            auto rd = del ? issue(dfd, *del) : result<void>(del.error());
+            check(rd && del->header().fd == -1, "[{}] wire::vfio::device_ioeventfd<u32>(fd -1) removes it ({})", d.tag, text(rd));
+            auto del2 = wire::vfio::device_ioeventfd<u32>(off, data, -1);
+            expect_refusal(del2 ? issue(dfd, *del2) : result<void>(del2.error()), ENODEV, "VFIO_DEVICE_IOEVENTFD",
+                           fmt::format("[{}] removing it twice", d.tag), "no ioeventfd matches any more");
+        }
+    }
+
+    // VFIO_DEVICE_FEATURE: PROBE of every payload the library knows (argsz 8), a GET and a SET.
+    {
+        const std::string_view no_mig = "vfio-pci drives edu without a migration driver (no mig_ops)";
+        const std::string_view no_log = kernel_73 ? "no DMA logging driver (no log_ops)" : "6.1's core does not know the DMA logging features; vfio-pci answers unknown ones ENOTTY";
+        auto probe = [&](auto tag, std::string_view name, int want, std::string_view why) {
+            using P = decltype(tag);
+            auto req = wire::vfio::feature_probe<P>();
+            auto r = issue(dfd, req);
+            const std::string what = fmt::format("[{}] wire::vfio::feature_probe<{}> VFIO_DEVICE_FEATURE PROBE (argsz {}, flags {:#x})",
+                                                 d.tag, name, req.size(), req.header().flags.bits());
+            if (want == 0)
+                check(r && req.size() == 8, "{}: supported ({}) ({})", what, why, text(r));
+            else
+                expect_refusal(r, want, "VFIO_DEVICE_FEATURE", what, why);
+        };
+        probe(wire::vfio::pci_vf_token{}, "pci_vf_token", ENOTTY, "edu is no SR-IOV PF: vfio-pci has no VF token for it");
+        probe(uapi::vfio_device_feature_migration{}, "migration", ENOTTY, no_mig);
+        probe(uapi::vfio_device_feature_mig_state{}, "mig_device_state", ENOTTY, no_mig);
+        probe(wire::vfio::low_power_entry{}, "low_power_entry", 0, "vfio-pci implements runtime low power for every device");
+        probe(uapi::vfio_device_low_power_entry_with_wakeup{}, "low_power_entry_with_wakeup", 0, "vfio-pci, every device");
+        probe(wire::vfio::low_power_exit{}, "low_power_exit", 0, "vfio-pci, every device");
+        probe(uapi::vfio_device_feature_dma_logging_control{}, "dma_logging_start", ENOTTY, no_log);
+        probe(wire::vfio::dma_logging_stop{}, "dma_logging_stop", ENOTTY, no_log);
+        probe(uapi::vfio_device_feature_dma_logging_report{}, "dma_logging_report", ENOTTY, no_log);
+        probe(uapi::vfio_device_feature_mig_data_size{}, "mig_data_size", ENOTTY,
+              kernel_73 ? no_mig : std::string_view("6.1 predates MIG_DATA_SIZE (6.2); vfio-pci answers unknown features ENOTTY"));
+        probe(uapi::vfio_device_feature_bus_master{}, "bus_master", ENOTTY, "only vfio-cdx implements BUS_MASTER; vfio-pci answers ENOTTY");
+        probe(uapi::vfio_device_feature_dma_buf{}, "dma_buf", ENOTTY,
+              kernel_73 ? "the 7.3 kernel is built without CONFIG_VFIO_PCI_DMABUF (the stub answers ENOTTY)"
+                        : "6.1 predates DMA_BUF (7.0); vfio-pci answers unknown features ENOTTY");
+        auto get = wire::vfio::feature_get<uapi::vfio_device_feature_migration>();
+        expect_refusal(issue(dfd, get), ENOTTY, "VFIO_DEVICE_FEATURE",
+                       fmt::format("[{}] wire::vfio::feature_get<migration> VFIO_DEVICE_FEATURE GET (argsz {})", d.tag, get.size()), no_mig);
+        auto set = wire::vfio::feature_set(wire::vfio::low_power_exit{});
+        auto rs = issue(dfd, set);
+        check(rs && set.size() == 8, "[{}] wire::vfio::feature_set(low_power_exit) VFIO_DEVICE_FEATURE SET (argsz {}): a no-op out of low power ({})",
+              d.tag, set.size(), text(rs));
+    }
+
+    // The gfx ioctls: only mdev display drivers (i915 GVT-g, mbochs, mdpy) implement them.
+    {
+        auto q = wire::vfio::device_query_gfx_plane(uapi::gfx_plane_flag::probe | uapi::gfx_plane_flag::dmabuf, 1);
+        auto r = q ? issue(dfd, *q) : result<void>(q.error());
+        expect_refusal(r, ENOTTY, "VFIO_DEVICE_QUERY_GFX_PLANE",
+                       fmt::format("[{}] wire::vfio::device_query_gfx_plane(probe|dmabuf, primary) VFIO_DEVICE_QUERY_GFX_PLANE (argsz {})",
+                                   d.tag, q ? q->size() : 0),
+                       "vfio-pci has no display: only mdev display drivers answer it");
+        auto g = wire::vfio::device_get_gfx_dmabuf(0);
+        expect_refusal(issue(dfd, g), ENOTTY, "VFIO_DEVICE_GET_GFX_DMABUF",
+                       fmt::format("[{}] wire::vfio::device_get_gfx_dmabuf(0) VFIO_DEVICE_GET_GFX_DMABUF (argsz {})", d.tag, g.size()),
+                       "vfio-pci has no display: only mdev display drivers answer it");
+    }
+    // MIG_GET_PRECOPY_INFO belongs on a migration data fd (walk_mtty issues it there); edu has none, and its
+    // device fd does not know the ioctl.
+    {
+        auto p = wire::vfio::mig_get_precopy_info();
+        expect_refusal(issue(dfd, p), ENOTTY, "VFIO_MIG_GET_PRECOPY_INFO",
+                       fmt::format("[{}] wire::vfio::mig_get_precopy_info VFIO_MIG_GET_PRECOPY_INFO (argsz {}) on the device fd", d.tag, p.size()),
+                       "edu has no migration data fd; vfio-pci's device ioctl does not know it");
+    }
+    // 6.1 has no VFIO cdev: the cdev ioctls are unknown to its device fds.
+    if (!kernel_73 && !cdev) {
+        auto b = wire::vfio::device_bind_iommufd(group_fd);  // any fd: the kernel never reads it
+        expect_refusal(b ? issue(dfd, *b) : result<void>(b.error()), ENOTTY, "VFIO_DEVICE_BIND_IOMMUFD",
+                       fmt::format("[{}] wire::vfio::device_bind_iommufd VFIO_DEVICE_BIND_IOMMUFD (argsz {})", d.tag, b ? b->size() : 0),
+                       "6.1 has no VFIO cdev (6.6): vfio-pci does not know the ioctl");
+        auto a = wire::vfio::device_attach_iommufd_pt(1);
+        expect_refusal(issue(dfd, a), ENOTTY, "VFIO_DEVICE_ATTACH_IOMMUFD_PT",
+                       fmt::format("[{}] wire::vfio::device_attach_iommufd_pt VFIO_DEVICE_ATTACH_IOMMUFD_PT (argsz {})", d.tag, a.size()),
+                       "6.1 has no VFIO cdev: vfio-pci does not know the ioctl");
+        auto t = wire::vfio::device_detach_iommufd_pt();
+        expect_refusal(issue(dfd, t), ENOTTY, "VFIO_DEVICE_DETACH_IOMMUFD_PT",
+                       fmt::format("[{}] wire::vfio::device_detach_iommufd_pt VFIO_DEVICE_DETACH_IOMMUFD_PT (argsz {})", d.tag, t.size()),
+                       "6.1 has no VFIO cdev: vfio-pci does not know the ioctl");
+    }
+}
+
+// edu[0] again through its group (both kernels): the device-level walk on the type1 path.
+void walk_type1_device(const std::vector<std::string>& edu, type1_state& st) {
+    if (edu.empty() || st.groups.empty() || !st.groups[0]) return;
+    edu_dev d;
+    d.tag = "builders type1 " + edu[0];
+    auto get = wire::vfio::group_get_device_fd(edu[0]);
+    auto fd = get ? issue(st.groups[0].get(), *get) : result<unique_fd>(get.error());
+    if (!check(fd && *fd, "[{}] VFIO_GROUP_GET_DEVICE_FD: fd {} ({})", d.tag, fd ? fd->get() : -1, text(fd))) return;
+    d.fd = std::move(*fd);
+    if (edu_open(d)) walk_device(d, st.groups[0].get());
+}
+
+// result<u32> of an object-allocating request: the id at `field`.
+template <typename Req, typename F>
+result<u32> alloc_id(int ifd, Req& req, F field) {
+    if (auto r = issue(ifd, req); !r) return r.error();
+    return req.header().*field;
+}
+
+// The iommufd builders not issued by test_iommufd, on a fresh /dev/iommu with edu[1]'s cdev.
+void walk_iommufd(const std::vector<std::string>& edu, const std::vector<std::string>& cdevs) {
+    fmt::print("==== builders: iommufd ====\n");
+    if (!check(cdevs.size() >= 2 && edu.size() >= 2, "[builders] a second edu cdev for the iommufd walk ({})", cdevs.size())) return;
+    // IOMMU_OPTION RLIMIT_MODE: the accounting mode of a context, settable only while it holds no objects.
+    {
+        const unique_fd fresh{open("/dev/iommu", O_RDWR | O_CLOEXEC)};
+        auto g = wire::iommufd::option_get(uapi::iommufd_option::rlimit_mode);
+        auto rg = issue(fresh.get(), g);
+        check(rg && g.size() == 24 && g.header().val64 == 0,
+              "[builders] wire::iommufd::option_get(rlimit_mode) IOMMU_OPTION GET (size {}): {} (per-user accounting) ({})", g.size(),
+              g.header().val64, text(rg));
+        auto s = wire::iommufd::option_set(uapi::iommufd_option::rlimit_mode, 1);
+        auto rs = issue(fresh.get(), s);
+        auto g2 = wire::iommufd::option_get(uapi::iommufd_option::rlimit_mode);
+        auto rg2 = issue(fresh.get(), g2);
+        check(rs && rg2 && g2.header().val64 == 1,
+              "[builders] wire::iommufd::option_set(rlimit_mode, 1) IOMMU_OPTION SET on an empty context, read back {} ({}, {})",
+              g2.header().val64, text(rs), text(rg2));
+        auto a = wire::iommufd::ioas_alloc();
+        auto id = alloc_id(fresh.get(), a, &uapi::iommu_ioas_alloc::out_ioas_id);
+        auto busy = issue(fresh.get(), wire::iommufd::option_set(uapi::iommufd_option::rlimit_mode, 0));
+        expect_refusal(busy, EBUSY, "IOMMU_OPTION", "[builders] option_set(rlimit_mode, 0) IOMMU_OPTION SET with an IOAS allocated",
+                       "the accounting mode changes only while the context holds no objects");
+        if (id) (void)destroy(fresh.get(), *id);
+    }
+
+    const unique_fd iommufd{open("/dev/iommu", O_RDWR | O_CLOEXEC)};
+    const int ifd = iommufd.get();
+    if (!check(ifd >= 0, "[builders] open /dev/iommu ({})", ifd >= 0 ? "ok" : std::strerror(errno))) return;
+
+    // IOMMU_VFIO_IOAS: the compat IOAS of the context (none until set).
+    auto aa = wire::iommufd::ioas_alloc();
+    auto ioas_a = alloc_id(ifd, aa, &uapi::iommu_ioas_alloc::out_ioas_id);
+    auto ab = wire::iommufd::ioas_alloc();
+    auto ioas_b = alloc_id(ifd, ab, &uapi::iommu_ioas_alloc::out_ioas_id);
+    if (!check(ioas_a && ioas_b, "[builders] IOMMU_IOAS_ALLOC twice: ioas {} and {} ({}, {})", ioas_a ? *ioas_a : 0,
+               ioas_b ? *ioas_b : 0, text(ioas_a), text(ioas_b)))
+        return;
+    const u32 A = *ioas_a, B = *ioas_b;
+    {
+        auto g = wire::iommufd::vfio_ioas_get();
+        expect_refusal(issue(ifd, g), ENODEV, "IOMMU_VFIO_IOAS",
+                       fmt::format("[builders] wire::iommufd::vfio_ioas_get IOMMU_VFIO_IOAS GET (size {}) before any SET", g.size()),
+                       "the context has no compat IOAS yet");
+        auto rs = issue(ifd, wire::iommufd::vfio_ioas_set(A));
+        auto g2 = wire::iommufd::vfio_ioas_get();
+        auto rg = issue(ifd, g2);
+        check(rs && rg && g2.header().ioas_id == A,
+              "[builders] wire::iommufd::vfio_ioas_set({}) then vfio_ioas_get IOMMU_VFIO_IOAS: ioas {} ({}, {})", A,
+              g2.header().ioas_id, text(rs), text(rg));
+        auto rc = issue(ifd, wire::iommufd::vfio_ioas_clear());
+        auto g3 = wire::iommufd::vfio_ioas_get();
+        auto rg3 = issue(ifd, g3);
+        check(rc && kernel_refused(rg3, ENODEV, "IOMMU_VFIO_IOAS"),
+              "[builders] wire::iommufd::vfio_ioas_clear IOMMU_VFIO_IOAS CLEAR, then GET is ENODEV again ({}, {})", text(rc), text(rg3));
+    }
+    // IOMMU_OPTION HUGE_PAGES of an IOAS (settable while it has no domain with mappings).
+    {
+        auto g = wire::iommufd::option_get(uapi::iommufd_option::huge_pages, A);
+        auto rg = issue(ifd, g);
+        auto rs = issue(ifd, wire::iommufd::option_set(uapi::iommufd_option::huge_pages, 0, A));
+        auto g2 = wire::iommufd::option_get(uapi::iommufd_option::huge_pages, A);
+        auto rg2 = issue(ifd, g2);
+        auto rb = issue(ifd, wire::iommufd::option_set(uapi::iommufd_option::huge_pages, 1, A));
+        check(rg && g.header().val64 == 1 && rs && rg2 && g2.header().val64 == 0 && rb,
+              "[builders] option_get/option_set(huge_pages, ioas {}) IOMMU_OPTION: {} -> set 0 -> {} -> set 1 ({}, {}, {}, {})", A,
+              g.header().val64, g2.header().val64, text(rg), text(rs), text(rg2), text(rb));
+    }
+
+    edu_dev d;
+    d.tag = "builders iommufd " + edu[1];
+    d.fd.reset(open(cdevs[1].c_str(), O_RDWR | O_CLOEXEC));
+    auto bind = wire::vfio::device_bind_iommufd(ifd);
+    auto rb = d.fd && bind ? issue(d.fd.get(), *bind) : result<void>(error{"open", {}, errno, {}, error_origin::library});
+    const u32 devid = bind ? bind->header().out_devid : 0;
+    if (!check(rb && devid != 0, "[{}] open {} and VFIO_DEVICE_BIND_IOMMUFD: devid {} ({})", d.tag, cdevs[1], devid, text(rb))) {
+        (void)destroy(ifd, A), (void)destroy(ifd, B);
+        return;
+    }
+    auto at = attach(d, A);
+    check(at.has_value(), "[{}] ATTACH_IOMMUFD_PT to ioas {}: hwpt {} ({})", d.tag, A, at ? *at : 0, text(at));
+
+    // ALLOW_IOVAS restricts where the kernel places a mapping made without an IOVA (IOVA_RANGES keeps reporting
+    // the holes of the reserved ranges); an empty list lifts the restriction.
+    {
+        const std::array<uapi::iommu_iova_range, 1> allow{{{0x1000000, 0x1ffffff}}};
+        auto req = wire::iommufd::ioas_allow_iovas(A, std::span(allow));
+        auto r = req ? issue(ifd, *req) : result<void>(req.error());
+        std::uint8_t* one = map_pages(1);
+        auto mp = wire::iommufd::ioas_map(A, reinterpret_cast<std::uintptr_t>(one), page, uapi::ioas_map_flag::readable);
+        auto rm = mp ? issue(ifd, *mp) : result<void>(mp.error());
+        const u64 placed = mp ? mp->header().iova : 0;
+        check(r && req->size() == 24 && rm && placed >= 0x1000000 && placed + page - 1 <= 0x1ffffff,
+              "[builders] wire::iommufd::ioas_allow_iovas(ioas {}, [0x1000000, 0x1ffffff]) IOMMU_IOAS_ALLOW_IOVAS (size {}): an IOAS_MAP "
+              "without iova lands at {:#x} ({}, {})",
+              A, req ? req->size() : 0, placed, text(r), text(rm));
+        if (rm) {
+            auto un = wire::iommufd::ioas_unmap(A, placed, page);
+            (void)(un ? issue(ifd, *un) : result<void>(un.error()));
+        }
+        munmap(one, page);
+        auto clr = wire::iommufd::ioas_allow_iovas(A, {});
+        auto rc = clr ? issue(ifd, *clr) : result<void>(clr.error());
+        check(rc && clr->header().num_iovas == 0 && clr->header().allowed_iovas == 0,
+              "[builders] ioas_allow_iovas(ioas {}, {{}}) lifts it (num_iovas 0) ({})", A, text(rc));
+    }
+
+    // MAP in A, COPY into B, MAP_FILE of a memfd into B (fixed and kernel-chosen IOVA).
+    std::uint8_t* mem = map_pages(1);
+    const auto rw = uapi::ioas_map_flag::readable | uapi::ioas_map_flag::writeable;
+    auto ra = ioas_map(ifd, A, mem, 0x100000);
+    check(ra.has_value(), "[builders] IOMMU_IOAS_MAP 4 KiB at iova 0x100000 of ioas {} ({})", A, text(ra));
+    {
+        auto cp = wire::iommufd::ioas_copy(B, A, 0x100000, page, rw, 0x200000);
+        auto r = cp ? issue(ifd, *cp) : result<void>(cp.error());
+        check(r && cp->size() == 40 && cp->header().dst_iova == 0x200000,
+              "[builders] wire::iommufd::ioas_copy(ioas {} <- ioas {}, 0x100000 -> 0x200000) IOMMU_IOAS_COPY (size {}) ({})", B, A,
+              cp ? cp->size() : 0, text(r));
+    }
+    const unique_fd memfd{memfd_create("vfiopp-libtest", MFD_CLOEXEC)};
+    const bool sized = memfd && ftruncate(memfd.get(), 2 * page) == 0;
+    check(sized, "[builders] memfd_create + ftruncate 8 KiB ({})", sized ? "ok" : std::strerror(errno));
+    {
+        auto mf = wire::iommufd::ioas_map_file(B, memfd.get(), 0, 2 * page, rw, 0x300000);
+        auto r = mf ? issue(ifd, *mf) : result<void>(mf.error());
+        check(r && mf->size() == 40 && mf->header().iova == 0x300000,
+              "[builders] wire::iommufd::ioas_map_file(ioas {}, memfd, 0, 8 KiB, iova 0x300000) IOMMU_IOAS_MAP_FILE (size {}) ({})", B,
+              mf ? mf->size() : 0, text(r));
+        auto mf2 = wire::iommufd::ioas_map_file(B, memfd.get(), 0, 2 * page, rw);
+        auto r2 = mf2 ? issue(ifd, *mf2) : result<void>(mf2.error());
+        check(r2 && mf2->header().iova != 0 && mf2->header().iova != 0x300000,
+              "[builders] ioas_map_file without an iova: the kernel chose {:#x} ({})", mf2 ? mf2->header().iova : 0, text(r2));
+    }
+    // NOIOMMU_GET_PA: the 7.3 kernel is built without CONFIG_IOMMUFD_NOIOMMU (VFIO_NOIOMMU is off).
+    {
+        auto q = wire::iommufd::ioas_noiommu_get_pa(A, 0x100000, page);
+        expect_refusal(q ? issue(ifd, *q) : result<void>(q.error()), EOPNOTSUPP, "IOMMU_IOAS_NOIOMMU_GET_PA",
+                       fmt::format("[builders] wire::iommufd::ioas_noiommu_get_pa(ioas {}, 0x100000) IOMMU_IOAS_NOIOMMU_GET_PA (size {})", A,
+                                   q ? q->size() : 0),
+                       "the kernel is built without CONFIG_IOMMUFD_NOIOMMU: the stub refuses");
+    }
+    // CHANGE_PROCESS moves only memfd (IOAS_MAP_FILE) mappings: refused while a user-VA mapping exists.
+    {
+        auto cp = wire::iommufd::ioas_change_process();
+        expect_refusal(issue(ifd, cp), EINVAL, "IOMMU_IOAS_CHANGE_PROCESS",
+                       fmt::format("[builders] wire::iommufd::ioas_change_process IOMMU_IOAS_CHANGE_PROCESS (size {}) with a user-VA mapping", cp.size()),
+                       "every mapping of the context must come from IOAS_MAP_FILE");
+        auto u1 = wire::iommufd::ioas_unmap(A, 0x100000, page);
+        auto ru1 = u1 ? issue(ifd, *u1) : result<void>(u1.error());
+        auto u2 = wire::iommufd::ioas_unmap(B, 0x200000, page);
+        auto ru2 = u2 ? issue(ifd, *u2) : result<void>(u2.error());
+        auto cp2 = wire::iommufd::ioas_change_process();
+        auto r = issue(ifd, cp2);
+        check(ru1 && ru2 && r, "[builders] ioas_change_process once only memfd mappings remain ({}, {}, {})", text(ru1), text(ru2), text(r));
+    }
+    {
+        auto ua = wire::iommufd::ioas_unmap_all(B);
+        auto r = issue(ifd, ua);
+        check(r && ua.header().length == 4 * page && ua.header().iova == 0,
+              "[builders] wire::iommufd::ioas_unmap_all(ioas {}) IOMMU_IOAS_UNMAP (iova 0, length U64_MAX): {} bytes ({})", B,
+              ua.header().length, text(r));
+    }
+    munmap(mem, page);
+
+    // HWPT_ALLOC variants, dirty tracking, invalidation, fault queue, vIOMMU on emulated VT-d.
+    if (at) {
+        auto dt = wire::iommufd::hwpt_alloc(devid, A, uapi::hwpt_alloc_flag::dirty_tracking);
+        expect_refusal(dt ? issue(ifd, *dt) : result<void>(dt.error()), EOPNOTSUPP, "IOMMU_HWPT_ALLOC",
+                       "[builders] wire::iommufd::hwpt_alloc(DIRTY_TRACKING) IOMMU_HWPT_ALLOC",
+                       "QEMU's VT-d has no second-stage A/D bits (ECAP.SSADS): no dirty tracking");
+        auto pa = wire::iommufd::hwpt_alloc(devid, A, uapi::hwpt_alloc_flag::pasid);
+        auto pid = pa ? alloc_id(ifd, *pa, &uapi::iommu_hwpt_alloc::out_hwpt_id) : result<u32>(pa.error());
+        check(pid.has_value(), "[builders] wire::iommufd::hwpt_alloc(PASID) IOMMU_HWPT_ALLOC: hwpt {} ({})", pid ? *pid : 0, text(pid));
+        if (pid) (void)destroy(ifd, *pid);
+
+        auto fq = wire::iommufd::fault_queue_alloc();
+        auto ffd = issue(ifd, fq);
+        const u32 fault_id = fq.header().out_fault_id;
+        const bool real_fd = ffd && *ffd && fcntl(ffd->get(), F_GETFD) >= 0 && (fcntl(ffd->get(), F_GETFD) & FD_CLOEXEC);
+        check(real_fd && fault_id != 0 && static_cast<int>(fq.header().out_fault_fd) == (ffd ? ffd->get() : -2),
+              "[builders] wire::iommufd::fault_queue_alloc IOMMU_FAULT_QUEUE_ALLOC (size {}): fault {}, unique_fd {} (an open CLOEXEC fd) ({})",
+              fq.size(), fault_id, ffd ? ffd->get() : -1, text(ffd));
+        if (ffd) {
+            auto fh = wire::iommufd::hwpt_alloc(devid, A, {}, fault_id);
+            auto fhid = fh ? alloc_id(ifd, *fh, &uapi::iommu_hwpt_alloc::out_hwpt_id) : result<u32>(fh.error());
+            check(fhid && fh->header().flags.has(uapi::hwpt_alloc_flag::fault_id_valid) && fh->header().fault_id == fault_id,
+                  "[builders] wire::iommufd::hwpt_alloc(fault_id {}) IOMMU_HWPT_ALLOC (FAULT_ID_VALID): hwpt {} ({})", fault_id,
+                  fhid ? *fhid : 0, text(fhid));
+            if (fhid) (void)destroy(ifd, *fhid);
+            expect_refusal(destroy(ifd, fault_id), EBUSY, "IOMMU_DESTROY", "[builders] IOMMU_DESTROY of the fault queue while its fd is open",
+                           "the fault fd holds a reference on the object");
+            ffd->reset();
+            auto rd = destroy(ifd, fault_id);
+            check(rd.has_value(), "[builders] IOMMU_DESTROY fault {} once its unique_fd is closed ({})", fault_id, text(rd));
+        }
+
+        auto ph = wire::iommufd::hwpt_alloc(devid, A, {});
+        auto H = ph ? alloc_id(ifd, *ph, &uapi::iommu_hwpt_alloc::out_hwpt_id) : result<u32>(ph.error());
+        if (check(H.has_value(), "[builders] IOMMU_HWPT_ALLOC plain: hwpt {} ({})", H ? *H : 0, text(H))) {
+            auto sd = wire::iommufd::hwpt_set_dirty_tracking(*H, true);
+            expect_refusal(issue(ifd, sd), EOPNOTSUPP, "IOMMU_HWPT_SET_DIRTY_TRACKING",
+                           fmt::format("[builders] wire::iommufd::hwpt_set_dirty_tracking(hwpt {}, true) IOMMU_HWPT_SET_DIRTY_TRACKING (size {})", *H, sd.size()),
+                           "the HWPT was not allocated with DIRTY_TRACKING (which emulated VT-d refuses): no dirty ops");
+            std::array<u64, 1> bits{};
+            auto gb = wire::iommufd::hwpt_get_dirty_bitmap(*H, 0x100000, 2 * page, page, std::span(bits));
+            expect_refusal(gb ? issue(ifd, *gb) : result<void>(gb.error()), EOPNOTSUPP, "IOMMU_HWPT_GET_DIRTY_BITMAP",
+                           fmt::format("[builders] wire::iommufd::hwpt_get_dirty_bitmap(hwpt {}, 0x100000, 8 KiB) IOMMU_HWPT_GET_DIRTY_BITMAP (size {})", *H,
+                                       gb ? gb->size() : 0),
+                           "no dirty ops on the HWPT");
+            std::array<uapi::iommu_hwpt_vtd_s1_invalidate, 1> inv{};
+            inv[0].addr = 0;
+            inv[0].npages = ~u64{0};
+            auto iv = wire::iommufd::hwpt_invalidate(*H, inv);
+            auto riv = iv ? issue(ifd, *iv) : result<void>(iv.error());
+            check(kernel_refused(riv, EINVAL, "IOMMU_HWPT_INVALIDATE") && iv->header().entry_num == 0 &&
+                      iv->header().data_type == uapi::hwpt_invalidate_data_type::vtd_s1 && iv->header().entry_len == 24,
+                  "[builders] wire::iommufd::hwpt_invalidate(hwpt {}, 1 vtd_s1 entry) IOMMU_HWPT_INVALIDATE (size {}): kernel refused with EINVAL: "
+                  "a kernel-managed (paging) HWPT takes no user invalidation, entry_num written back {} ({})",
+                  *H, iv ? iv->size() : 0, iv ? iv->header().entry_num : 99, text(riv));
+            uapi::iommu_hwpt_vtd_s1 s1{};
+            s1.addr_width = 48;
+            auto nh = wire::iommufd::hwpt_alloc(devid, *H, {}, s1);
+            expect_refusal(nh ? issue(ifd, *nh) : result<void>(nh.error()), EINVAL, "IOMMU_HWPT_ALLOC",
+                           fmt::format("[builders] wire::iommufd::hwpt_alloc(hwpt {}, vtd_s1 data) IOMMU_HWPT_ALLOC nested", *H),
+                           "the parent is not a NEST_PARENT HWPT (which emulated VT-d cannot allocate)");
+            auto vi = wire::iommufd::viommu_alloc(devid, *H, uapi::viommu_type::arm_smmuv3);
+            expect_refusal(issue(ifd, vi), EOPNOTSUPP, "IOMMU_VIOMMU_ALLOC",
+                           fmt::format("[builders] wire::iommufd::viommu_alloc(arm_smmuv3) IOMMU_VIOMMU_ALLOC (size {}) on VT-d", vi.size()),
+                           "the VT-d driver has no vIOMMU (no get_viommu_size/viommu_init)");
+            (void)destroy(ifd, *H);
+        }
+    }
+
+    if (at && edu_open(d)) walk_device(d, -1);
+
+    d.unmap();
+    d.fd.reset();  // unbinds: the auto HWPT goes, the IOASes can be destroyed
+    auto r1 = destroy(ifd, A);
+    auto r2 = destroy(ifd, B);
+    check(r1 && r2, "[builders] IOMMU_DESTROY ioas {} and {} after the cdev is closed ({}, {})", A, B, text(r1), text(r2));
+}
+
+// vIOMMU, vDEVICE, vEVENTQ and HW queue through real 7.3 iommufd code on the IOMMUFD_TEST mock (the mock's types
+// are passed as the builders' enum values: IOMMU_VIOMMU_TYPE_SELFTEST 0xdeadbeef, IOMMU_VEVENTQ_TYPE_SELFTEST
+// 0xbeefbeef, IOMMU_HW_QUEUE_TYPE_SELFTEST 0xdeadbeef).
+void walk_mock_viommu() {
+    fmt::print("==== builders: vIOMMU objects on the IOMMUFD_TEST mock ====\n");
+    const unique_fd iommufd{open("/dev/iommu", O_RDWR | O_CLOEXEC)};
+    const int ifd = iommufd.get();
+    auto alloc = wire::iommufd::ioas_alloc();
+    auto ioas = alloc_id(ifd, alloc, &uapi::iommu_ioas_alloc::out_ioas_id);
+    if (!check(ioas.has_value(), "[mock+] IOMMU_IOAS_ALLOC ({})", text(ioas))) return;
+    iommu_test_cmd_req mock;
+    mock.cmd.size = sizeof mock.cmd;
+    mock.cmd.op = iommu_test_op_mock_domain;
+    mock.cmd.id = *ioas;
+    auto rm = io::submit(ifd, mock);
+    const u32 idev = mock.cmd.out_idev_id, stdev = mock.cmd.out_stdev_id;
+    if (!check(rm && idev != 0, "[mock+] IOMMU_TEST_CMD MOCK_DOMAIN: device {} ({})", idev, text(rm))) return;
+    auto pa = wire::iommufd::hwpt_alloc(idev, *ioas, uapi::hwpt_alloc_flag::nest_parent);
+    auto parent = pa ? alloc_id(ifd, *pa, &uapi::iommu_hwpt_alloc::out_hwpt_id) : result<u32>(pa.error());
+    check(parent.has_value(), "[mock+] IOMMU_HWPT_ALLOC NEST_PARENT: hwpt {} ({})", parent ? *parent : 0, text(parent));
+    constexpr u64 mock_iova = 0x1000000;  // MOCK_APERTURE_START: the mock domain maps [16 MiB, 2 GiB)
+    std::uint8_t* mem = map_pages(1);
+    auto rmap = ioas_map(ifd, *ioas, mem, mock_iova);
+    check(rmap.has_value(), "[mock+] IOMMU_IOAS_MAP 4 KiB at iova {:#x} (the HW queue's guest memory) ({})", mock_iova, text(rmap));
+    if (parent) {
+        auto va = wire::iommufd::viommu_alloc(idev, *parent, static_cast<uapi::viommu_type>(0xdeadbeefu));
+        auto viommu = alloc_id(ifd, va, &uapi::iommu_viommu_alloc::out_viommu_id);
+        if (check(viommu && *viommu != 0, "[mock+] wire::iommufd::viommu_alloc(type 0xdeadbeef) IOMMU_VIOMMU_ALLOC (size {}): viommu {} ({})",
+                  va.size(), viommu ? *viommu : 0, text(viommu))) {
+            auto vd = wire::iommufd::vdevice_alloc(*viommu, idev, 0x10);
+            auto vdev = alloc_id(ifd, vd, &uapi::iommu_vdevice_alloc::out_vdevice_id);
+            check(vdev && *vdev != 0, "[mock+] wire::iommufd::vdevice_alloc(viommu {}, device {}, virt_id 0x10) IOMMU_VDEVICE_ALLOC (size {}): vdevice {} ({})",
+                  *viommu, idev, vd.size(), vdev ? *vdev : 0, text(vdev));
+            auto eq = wire::iommufd::veventq_alloc(*viommu, static_cast<uapi::veventq_type>(0xbeefbeefu), 8);
+            auto efd = eq ? issue(ifd, *eq) : result<unique_fd>(eq.error());
+            const u32 veventq = eq ? eq->header().out_veventq_id : 0;
+            check(efd && *efd && fcntl(efd->get(), F_GETFD) >= 0 && veventq != 0,
+                  "[mock+] wire::iommufd::veventq_alloc(viommu {}, type 0xbeefbeef, depth 8) IOMMU_VEVENTQ_ALLOC (size {}): veventq {}, unique_fd {} ({})",
+                  *viommu, eq ? eq->size() : 0, veventq, efd ? efd->get() : -1, text(efd));
+            auto hq = wire::iommufd::hw_queue_alloc(*viommu, static_cast<uapi::hw_queue_type>(0xdeadbeefu), 0, mock_iova, page);
+            auto hwq = hq ? alloc_id(ifd, *hq, &uapi::iommu_hw_queue_alloc::out_hw_queue_id) : result<u32>(hq.error());
+            check(hwq && *hwq != 0, "[mock+] wire::iommufd::hw_queue_alloc(viommu {}, type 0xdeadbeef, index 0, iova {:#x}, 4 KiB) IOMMU_HW_QUEUE_ALLOC (size {}): queue {} ({})",
+                  *viommu, mock_iova, hq ? hq->size() : 0, hwq ? *hwq : 0, text(hwq));
+            // undo in reverse order: HW queue, vEVENTQ (fd first), vDEVICE, vIOMMU
+            auto d1 = hwq ? destroy(ifd, *hwq) : result<void>();
+            if (efd) efd->reset();
+            auto d2 = veventq ? destroy(ifd, veventq) : result<void>();
+            auto d3 = vdev ? destroy(ifd, *vdev) : result<void>();
+            auto d4 = destroy(ifd, *viommu);
+            check(d1 && d2 && d3 && d4, "[mock+] IOMMU_DESTROY HW queue, vEVENTQ (its fd closed first), vDEVICE, vIOMMU ({}, {}, {}, {})",
+                  text(d1), text(d2), text(d3), text(d4));
+        }
+    }
+    auto un = wire::iommufd::ioas_unmap(*ioas, mock_iova, page);
+    auto ru = un ? issue(ifd, *un) : result<void>(un.error());
+    munmap(mem, page);
+    auto dp = parent ? destroy(ifd, *parent) : result<void>();
+    auto ds = destroy(ifd, stdev);
+    auto di = destroy(ifd, *ioas);
+    check(ru && dp && ds && di, "[mock+] unmap, IOMMU_DESTROY parent, mock device, ioas ({}, {}, {}, {})", text(ru), text(dp), text(ds),
+          text(di));
+}
+
+// Migration through the library on an mtty instance (tests/vm/run --mtty N): MIGRATION / MIG_DEVICE_STATE /
+// MIG_DATA_SIZE / DMA logging features, RUNNING -> PRE_COPY with its data fd (a unique_fd), MIG_GET_PRECOPY_INFO
+// on that fd, back to RUNNING (mtty 7.3 oopses on a device reopened after being closed in RESUMING: leave RUNNING).
+void walk_mtty(const std::vector<std::string>& mtty_cdevs) {
+    fmt::print("==== builders: mtty migration ====\n");
+    const unique_fd iommufd{open("/dev/iommu", O_RDWR | O_CLOEXEC)};
+    const int ifd = iommufd.get();
+    unique_fd dev{open(mtty_cdevs[0].c_str(), O_RDWR | O_CLOEXEC)};
+    auto bind = wire::vfio::device_bind_iommufd(ifd);
+    auto rb = dev && bind ? issue(dev.get(), *bind) : result<void>(error{"open", {}, errno, {}, error_origin::library});
+    auto alloc = wire::iommufd::ioas_alloc();
+    auto ioas = alloc_id(ifd, alloc, &uapi::iommu_ioas_alloc::out_ioas_id);
+    if (!check(rb && ioas, "[mtty] open {}, BIND_IOMMUFD, IOAS_ALLOC ({}, {})", mtty_cdevs[0], text(rb), text(ioas))) return;
+    auto at = wire::vfio::device_attach_iommufd_pt(*ioas);
+    auto ra = issue(dev.get(), at);
+    check(ra.has_value(), "[mtty] ATTACH_IOMMUFD_PT to ioas {} ({})", *ioas, text(ra));
+    const int dfd = dev.get();
+    {
+        auto g = wire::vfio::feature_get<uapi::vfio_device_feature_migration>();
+        auto r = issue(dfd, g);
+        auto f = g.read<uapi::vfio_device_feature_migration>(8).flags;
+        check(r && g.size() == 16 && f == (uapi::migration_flag::stop_copy | uapi::migration_flag::p2p | uapi::migration_flag::pre_copy),
+              "[mtty] wire::vfio::feature_get<migration> VFIO_DEVICE_FEATURE GET (argsz {}): flags {:#x} ({})", g.size(), f.bits(), text(r));
+        auto s = wire::vfio::feature_get<uapi::vfio_device_feature_mig_state>();
+        auto rs = issue(dfd, s);
+        auto st = s.read<uapi::vfio_device_feature_mig_state>(8).device_state;
+        check(rs && st == uapi::device_mig_state::running, "[mtty] feature_get<mig_device_state>: state {} ({})", static_cast<u32>(st), text(rs));
+        auto z = wire::vfio::feature_get<uapi::vfio_device_feature_mig_data_size>();
+        auto rz = issue(dfd, z);
+        auto len = z.read<uapi::vfio_device_feature_mig_data_size>(8).stop_copy_length;
+        check(rz && len > 0, "[mtty] feature_get<mig_data_size>: stop_copy_length {} ({})", len, text(rz));
+        auto p = wire::vfio::feature_probe<uapi::vfio_device_feature_dma_logging_control>();
+        auto rp = issue(dfd, p);
+        check(rp.has_value(), "[mtty] feature_probe<dma_logging_start> (argsz {}): mtty has log_ops ({})", p.size(), text(rp));
+        auto ls = wire::vfio::feature_set(wire::vfio::dma_logging_stop{});
+        auto rl = issue(dfd, ls);
+        check(rl.has_value(), "[mtty] feature_set(dma_logging_stop) (argsz {}) ({})", ls.size(), text(rl));
+    }
+    {
+        // Opt in to precopy_info_flag::reinit reporting (7.3): a SET without data; mtty supports PRE_COPY.
+        auto v2 = wire::vfio::feature_set(wire::vfio::mig_precopy_infov2{});
+        auto r2 = issue(dfd, v2);
+        check(r2.has_value() && v2.size() == 8,
+              "[mtty] feature_set(mig_precopy_infov2) VFIO_DEVICE_FEATURE SET (argsz {}, flags {:#x}) ({})", v2.size(),
+              v2.header().flags.bits(), text(r2));
+    }
+    {
+        auto pre = wire::vfio::feature_set(uapi::vfio_device_feature_mig_state{uapi::device_mig_state::pre_copy, -1});
+        auto data = issue(dfd, pre);
+        check(data && *data && fcntl(data->get(), F_GETFD) >= 0,
+              "[mtty] feature_set(mig_state PRE_COPY) VFIO_DEVICE_FEATURE SET (argsz {}): data fd as unique_fd {} ({})", pre.size(),
+              data ? data->get() : -1, text(data));
+        if (data && *data) {
+            auto pi = wire::vfio::mig_get_precopy_info();
+            auto r = issue(data->get(), pi);
+            check(r && pi.size() == 24 && pi.header().initial_bytes == 24 && pi.header().dirty_bytes == 0,
+                  "[mtty] wire::vfio::mig_get_precopy_info VFIO_MIG_GET_PRECOPY_INFO (argsz {}) on the data fd: initial {}, dirty {} ({})",
+                  pi.size(), pi.header().initial_bytes, pi.header().dirty_bytes, text(r));
+        }
+        auto run = wire::vfio::feature_set(uapi::vfio_device_feature_mig_state{uapi::device_mig_state::running, -1});
+        auto rr = issue(dfd, run);
+        check(rr && !*rr, "[mtty] feature_set(mig_state RUNNING): no data fd (empty unique_fd) ({})", text(rr));
+        if (data && *data) {
+            auto pi = wire::vfio::mig_get_precopy_info();
+            expect_refusal(issue(data->get(), pi), EINVAL, "VFIO_MIG_GET_PRECOPY_INFO", "[mtty] mig_get_precopy_info on the old data fd after RUNNING",
+                           "mtty answers it only in PRE_COPY states");
+        }
+    }
+    dev.reset();  // RUNNING: safe to close; unbinds
+    auto rd = destroy(ifd, *ioas);
+    check(rd.has_value(), "[mtty] IOMMU_DESTROY ioas {} ({})", *ioas, text(rd));
+}
+
+// The summary: every wire::builders entry issued at least once, or an allowed exception with its reason.
+void builders_summary(bool have_mtty) {
+    fmt::print("==== builders: coverage ====\n");
+    std::string issued, never;
+    int n_issued = 0;
+    for (std::size_t i = 0; i < wire::builders.size(); i++) {
+        const auto& b = wire::builders[i];
+        if (builder_issued[i]) {
+            n_issued++;
+            issued += fmt::format("{}{}", issued.empty() ? "" : ", ", b.builder);
+            continue;
+        }
+        // allowed exceptions
+        if (!kernel_73 && b.builder.starts_with("wire::iommufd::")) {
+            info("not issued: {} ({}): Debian's 6.1 has no /dev/iommu (CONFIG_IOMMUFD is not set, TESTBED.md)", b.builder, b.ioctl);
+            continue;
+        }
+        never += fmt::format("{}{} ({})", never.empty() ? "" : ", ", b.builder, b.ioctl);
+    }
+    (void)have_mtty;
+    info("builders issued ({} of {}): {}", n_issued, wire::builders.size(), issued);
+    check(never.empty(), "[builders] every wire::builders entry issued at least once on this kernel{}{}", never.empty() ? "" : "; never: ",
+          never);
+}
+
 }  // namespace
 
 int main() {
@@ -817,11 +1671,22 @@ int main() {
     bool full = std::string_view(kernel) == "iommufd";
     packed_caps_kernel = std::string_view(kernel) == "debian";
 
+    kernel_73 = full;
+    auto mtty = split_env("VFIOPP_MTTY_CDEVS");
+
     type1_state st;
     test_type1(edu, groups, st);
+    if (st.container && !st.groups.empty()) {
+        walk_type1_container(st.container.get());
+        walk_type1_device(edu, st);
+    }
     close_type1(st);  // a cdev cannot be bound while its group is open
     if (full || !cdevs.empty()) test_iommufd(edu, cdevs);
+    if (full) walk_iommufd(edu, cdevs);
     if (full) test_mock_nesting();
+    if (full) walk_mock_viommu();
+    if (!mtty.empty()) walk_mtty(mtty);
+    builders_summary(!mtty.empty());
 
     fmt::print("{} passed, {} failed\n", n_pass, n_fail);
     return n_fail == 0 && n_pass > 0 ? 0 : 1;
