@@ -4,8 +4,10 @@
 #  2. builds everything with Clang 19 and runs every test except the VM suites (they test the kernel, not the
 #     compiler: once is enough);
 #  3. builds everything with GCC 12 and runs every test, VM suites included (the first run builds the iommufd
-#     kernel into the cache, ~8 minutes on 2 cores; later runs reuse it).
-# Ends with CTest's summary of step 3. Exit status: non-zero if anything failed.
+#     kernel into the cache, ~8 minutes on 2 cores; later runs reuse it);
+#  4. tools/coverage.sh: line coverage of include/vfiopp from the unit tests (gcovr), and every refusal site that no
+#     test reaches (a separate --coverage build of the two unit-test executables, about 2-3 minutes on 2 cores).
+# Ends with the coverage report. Exit status: non-zero if anything failed (a test, or an unreached refusal site).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 JOBS=${JOBS:-$(nproc)}
@@ -22,4 +24,7 @@ configure_build build/clang clang++-19 clang-19
 
 echo "==== GCC 12: build and test (everything, VM suites included) ===="
 configure_build build/gcc g++ gcc
-cd build/gcc && ctest --output-on-failure -j"$JOBS"
+(cd build/gcc && ctest --output-on-failure -j"$JOBS")
+
+echo "==== Coverage: include/vfiopp from the unit tests, refusal sites reached ===="
+JOBS=$JOBS bash tools/coverage.sh

@@ -29,7 +29,9 @@ struct sys_ioctl {
 
 /// Issues req's ioctl on fd (retrying EINTR) and returns what the ioctl yields, or a kernel error naming it.
 ///   auto version = io::submit(container, wire::vfio::get_api_version());   // result<int>
-/// The injected Ioctl must behave like ioctl(2) (return -1 and set errno) or return -errno like a raw syscall.
+/// The injected Ioctl must behave like ioctl(2) (return -1 and set errno) or return -errno like a raw syscall; the
+/// two meet at -1 == -EPERM, which is read as ioctl(2)'s -1 (errno then decides), so a raw-style function should
+/// set errno = EPERM too when it returns -EPERM.
 template <wire::request_like Req, typename Ioctl = sys_ioctl>
 [[nodiscard]] submit_result<Req> submit(int fd, Req& req, Ioctl&& ioctl_fn = {}) {
     int rc;
