@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# run.sh MODE SOURCE_DIR WORK_DIR CXX - builds a consumer of vfiopp one way and runs it (the *_missing modes instead
-# check that find_package(vfiopp) fails, and say why). Modes:
-#   find_package, add_subdirectory, pkg_config   tests/package/consumer (vfiopp::fmt), fmt and liburing visible
-#   core_find_package, core_add_subdirectory,    tests/package/core_consumer (vfiopp::vfiopp only), with {fmt} and
-#   core_pkg_config                              liburing hidden from CMake and pkg-config, also when vfiopp itself
-#                                                is configured
-#   fmt_component, uring_component               find_package(vfiopp CONFIG REQUIRED COMPONENTS fmt / uring)
-#   fmt_component_missing, uring_component_missing   the same with {fmt} / liburing hidden: must fail
+# run.sh MODE SOURCE_DIR WORK_DIR CXX - builds a consumer of vfiopp one way and runs it (the *_missing and
+# *_unknown modes instead check that find_package(vfiopp) fails, and say why). Modes:
+#   find_package, add_subdirectory, pkg_config   tests/package/consumer (vfiopp::fmt), {fmt} visible
+#   core_find_package, core_add_subdirectory,    tests/package/core_consumer (vfiopp::vfiopp only), with {fmt}
+#   core_pkg_config                              hidden from CMake and pkg-config, also when vfiopp itself is
+#                                                configured
+#   fmt_component                                find_package(vfiopp CONFIG REQUIRED COMPONENTS fmt)
+#   fmt_component_missing                        the same with {fmt} hidden: must fail
+#   NAME_component_unknown                       find_package(vfiopp CONFIG REQUIRED COMPONENTS NAME), nothing
+#                                                hidden, for a NAME vfiopp has no component for: must fail, and the
+#                                                install must have no target vfiopp::NAME and no vfiopp-NAME.pc
 # Each step's output goes to a log in WORK_DIR, printed when the step fails.
 set -euo pipefail
 mode=$1 src=$2 work=$3 cxx=$4
@@ -38,12 +41,10 @@ install_vfiopp() {
     -DCMAKE_INSTALL_PREFIX="$work/prefix" -DVFIOPP_BUILD_TESTS=OFF -DVFIOPP_BUILD_EXAMPLES=OFF -DVFIOPP_INSTALL=ON "$@"
   step vfiopp-install.log cmake --install "$work/vfiopp"
 }
-# Hides {fmt} and liburing: CMake may not look for fmt (a REQUIRED lookup is an error, a quiet one finds nothing)
-# nor for pkg-config, pkg-config sees no module but vfiopp's, and find_path/find_library search an empty root
-# (so vfiopp's liburing fallback finds neither liburing.h nor the library); find_package still sees Boost.
+# Hides {fmt}: CMake may not look for fmt (a REQUIRED lookup is an error, a quiet one finds nothing), and
+# pkg-config (hide_pkg_config) sees no module but vfiopp's; find_package still sees Boost.
 mkdir -p "$work/empty"
-hidden=(-DCMAKE_DISABLE_FIND_PACKAGE_fmt=ON -DCMAKE_DISABLE_FIND_PACKAGE_PkgConfig=ON
-  -DCMAKE_FIND_ROOT_PATH="$work/empty" -DCMAKE_FIND_ROOT_PATH_MODE_INCLUDE=ONLY -DCMAKE_FIND_ROOT_PATH_MODE_LIBRARY=ONLY)
+hidden=(-DCMAKE_DISABLE_FIND_PACKAGE_fmt=ON)
 hide_pkg_config() { export PKG_CONFIG_LIBDIR=$work/empty PKG_CONFIG_PATH=$work/prefix/share/pkgconfig; }
 
 case $mode in
@@ -68,24 +69,22 @@ case $mode in
   core_find_package)
     install_vfiopp "${hidden[@]}"
     expect vfiopp-configure.log "vfiopp: {fmt} not found"
-    expect vfiopp-configure.log "vfiopp: liburing not found"
     step consumer-configure.log cmake -S "$core_consumer" -B "$work/consumer" -DCMAKE_CXX_COMPILER="$cxx" \
       -DCMAKE_PREFIX_PATH="$work/prefix" "${hidden[@]}"
-    expect consumer-configure.log "core_consumer: vfiopp_fmt_FOUND=FALSE vfiopp_uring_FOUND=FALSE"
+    expect consumer-configure.log "core_consumer: vfiopp_fmt_FOUND=FALSE"
     step consumer-build.log cmake --build "$work/consumer"
     "$work/consumer/core_consumer" ;;
   core_add_subdirectory)
     step consumer-configure.log cmake -S "$core_consumer" -B "$work/consumer" -DCMAKE_CXX_COMPILER="$cxx" \
       -DVFIOPP_SOURCE_DIR="$src" -DVFIOPP_BUILD_TESTS=OFF -DVFIOPP_BUILD_EXAMPLES=OFF "${hidden[@]}"
     expect consumer-configure.log "vfiopp: {fmt} not found"
-    expect consumer-configure.log "vfiopp: liburing not found"
-    expect consumer-configure.log "core_consumer: vfiopp_fmt_FOUND=FALSE vfiopp_uring_FOUND=FALSE"
+    expect consumer-configure.log "core_consumer: vfiopp_fmt_FOUND=FALSE"
     step consumer-build.log cmake --build "$work/consumer"
     "$work/consumer/core_consumer" ;;
   core_pkg_config)
     install_vfiopp "${hidden[@]}"
     hide_pkg_config
-    # vfiopp.pc requires nothing; with Requires fmt or liburing, pkg-config would fail here.
+    # vfiopp.pc requires nothing; with Requires fmt, pkg-config would fail here.
     if ! requires=$(pkg-config --print-errors --print-requires --print-requires-private vfiopp 2>&1) || [[ -n $requires ]]; then
       echo "run.sh: $mode: vfiopp.pc must require nothing; pkg-config says: ${requires:-(nothing, but fails)}" >&2
       exit 1
@@ -95,19 +94,32 @@ case $mode in
     step consumer-build.log "$cxx" "$core_consumer/main.cpp" -o "$work/core-consumer-pc" $flags
     "$work/core-consumer-pc" ;;
 
-  fmt_component | uring_component)
+  fmt_component)
     install_vfiopp
     step consumer-configure.log cmake -S "$consumer" -B "$work/consumer" -DCMAKE_CXX_COMPILER="$cxx" \
       -DCMAKE_PREFIX_PATH="$work/prefix" -DVFIOPP_CONSUMER_COMPONENTS="${mode%_component}"
     step consumer-build.log cmake --build "$work/consumer"
     "$work/consumer/consumer" ;;
-  fmt_component_missing | uring_component_missing)
+  fmt_component_missing | *_component_unknown)
     install_vfiopp
-    component=${mode%_component_missing}
+    if [[ $mode == *_component_missing ]]; then
+      component=${mode%_component_missing} hide=("${hidden[@]}") why="with $component hidden"
+    else
+      component=${mode%_component_unknown} hide=() why="but vfiopp has no such component"
+      # Nothing installed may advertise it either: no imported target, no pkg-config file.
+      if grep -rlF -- "vfiopp::$component" "$work/prefix/share/cmake/vfiopp" >&2; then
+        echo "run.sh: $mode: the installed CMake package above mentions vfiopp::$component" >&2
+        exit 1
+      fi
+      if [[ -e $work/prefix/share/pkgconfig/vfiopp-$component.pc ]]; then
+        echo "run.sh: $mode: vfiopp-$component.pc is installed" >&2
+        exit 1
+      fi
+    fi
     if cmake -S "$consumer" -B "$work/consumer" -DCMAKE_CXX_COMPILER="$cxx" -DCMAKE_PREFIX_PATH="$work/prefix" \
-         -DVFIOPP_CONSUMER_COMPONENTS="$component" "${hidden[@]}" >"$work/consumer-configure.log" 2>&1; then
+         -DVFIOPP_CONSUMER_COMPONENTS="$component" ${hide[@]+"${hide[@]}"} >"$work/consumer-configure.log" 2>&1; then
       cat "$work/consumer-configure.log" >&2
-      echo "run.sh: $mode: find_package(vfiopp COMPONENTS $component) succeeded with $component hidden" >&2
+      echo "run.sh: $mode: find_package(vfiopp COMPONENTS $component) succeeded $why" >&2
       exit 1
     fi
     # The reason, on one line, for the test's PASS_REGULAR_EXPRESSION.
