@@ -79,7 +79,8 @@ namespace vfiopp::wire::iommufd {
 /// IOMMU_IOAS_MAP of [user_va, user_va + length) with access (readable/writeable); with iova the mapping is placed
 /// there (fixed_iova), else the kernel picks one (header().iova after). length 0: EINVAL; wrapping: EOVERFLOW.
 ///   auto r = wire::iommufd::ioas_map(ioas, uintptr_t(p), len, ioas_map_flag::readable | ioas_map_flag::writeable).value();
-[[nodiscard]] inline result<request<uapi::iommufd::ioas_map>> ioas_map(u32 ioas_id, u64 user_va, u64 length, uapi::bitmask<uapi::ioas_map_flag> access,
+template <typename Lazy = void>
+[[nodiscard]] lazy_result<Lazy, request<uapi::iommufd::ioas_map>> ioas_map(u32 ioas_id, u64 user_va, u64 length, uapi::bitmask<uapi::ioas_map_flag> access,
                                                          std::optional<u64> iova = {}) {
     constexpr std::string_view name = uapi::iommufd::ioas_map.name;
     auto f = detail::mapping_flags(name, {"length", "iova", "a mapping needs a non-zero length"}, user_va, length, iova,
@@ -96,7 +97,8 @@ namespace vfiopp::wire::iommufd {
 
 /// IOMMU_IOAS_MAP_FILE of [start, start + length) of memfd fd; as ioas_map otherwise (fd < 0: EBADF).
 ///   auto r = wire::iommufd::ioas_map_file(ioas, memfd, 0, len, ioas_map_flag::readable, 0x100000).value();
-[[nodiscard]] inline result<request<uapi::iommufd::ioas_map_file>> ioas_map_file(u32 ioas_id, int fd, u64 start, u64 length,
+template <typename Lazy = void>
+[[nodiscard]] lazy_result<Lazy, request<uapi::iommufd::ioas_map_file>> ioas_map_file(u32 ioas_id, int fd, u64 start, u64 length,
                                                                    uapi::bitmask<uapi::ioas_map_flag> access,
                                                                    std::optional<u64> iova = {}) {
     constexpr std::string_view name = uapi::iommufd::ioas_map_file.name;
@@ -116,7 +118,8 @@ namespace vfiopp::wire::iommufd {
 
 /// IOMMU_IOAS_COPY of the mapping [src_iova, src_iova + length) of src into dst, at dst_iova if given.
 ///   auto r = wire::iommufd::ioas_copy(dst, src, src_iova, len, ioas_map_flag::readable).value();
-[[nodiscard]] inline result<request<uapi::iommufd::ioas_copy>> ioas_copy(u32 dst_ioas_id, u32 src_ioas_id, u64 src_iova, u64 length,
+template <typename Lazy = void>
+[[nodiscard]] lazy_result<Lazy, request<uapi::iommufd::ioas_copy>> ioas_copy(u32 dst_ioas_id, u32 src_ioas_id, u64 src_iova, u64 length,
                                                            uapi::bitmask<uapi::ioas_map_flag> access,
                                                            std::optional<u64> dst_iova = {}) {
     constexpr std::string_view name = uapi::iommufd::ioas_copy.name;
@@ -135,7 +138,8 @@ namespace vfiopp::wire::iommufd {
 
 /// IOMMU_IOAS_UNMAP of the mappings inside [iova, iova + length) (length 0: EINVAL; wrapping: EOVERFLOW);
 /// header().length = bytes unmapped after. `auto r = wire::iommufd::ioas_unmap(ioas, iova, len).value();`
-[[nodiscard]] inline result<request<uapi::iommufd::ioas_unmap>> ioas_unmap(u32 ioas_id, u64 iova, u64 length) {
+template <typename Lazy = void>
+[[nodiscard]] lazy_result<Lazy, request<uapi::iommufd::ioas_unmap>> ioas_unmap(u32 ioas_id, u64 iova, u64 length) {
     constexpr std::string_view name = uapi::iommufd::ioas_unmap.name;
     if (length == 0) return detail::refuse(name, "length", EINVAL, "an unmap needs a non-zero length (use ioas_unmap_all)");
     if (auto c = checked_range(iova, length, {name, "length"}); !c) return c.error();
@@ -156,7 +160,8 @@ namespace vfiopp::wire::iommufd {
 
 /// IOMMU_IOAS_ALLOW_IOVAS: the caller's ranges (pointed to; they must outlive the submit) become the allowed
 /// list; empty clears it. start > last is EINVAL. `auto r = wire::iommufd::ioas_allow_iovas(ioas, std::span{ranges}).value();`
-[[nodiscard]] inline result<request<uapi::iommufd::ioas_allow_iovas>> ioas_allow_iovas(u32 ioas_id, std::span<const uapi::iommu_iova_range> ranges) {
+template <typename Lazy = void>
+[[nodiscard]] lazy_result<Lazy, request<uapi::iommufd::ioas_allow_iovas>> ioas_allow_iovas(u32 ioas_id, std::span<const uapi::iommu_iova_range> ranges) {
     constexpr std::string_view name = uapi::iommufd::ioas_allow_iovas.name;
     auto n = checked_cast<u32>(ranges.size(), {name, "num_iovas"});
     if (!n) return n.error();
@@ -173,7 +178,8 @@ namespace vfiopp::wire::iommufd {
 /// must outlive the submit). The kernel writes num_iovas = the total and out_iova_alignment, and fails with
 /// EMSGSIZE when the array is too small: io::negotiate_array() re-issues then.
 ///   std::array<iommu_iova_range, 8> out; auto r = wire::iommufd::ioas_iova_ranges(ioas, out).value();
-[[nodiscard]] inline result<request<uapi::iommufd::ioas_iova_ranges>> ioas_iova_ranges(u32 ioas_id,
+template <typename Lazy = void>
+[[nodiscard]] lazy_result<Lazy, request<uapi::iommufd::ioas_iova_ranges>> ioas_iova_ranges(u32 ioas_id,
                                                                                       std::span<uapi::iommu_iova_range> out) {
     auto n = checked_cast<u32>(out.size(), {uapi::iommufd::ioas_iova_ranges.name, "num_iovas"});
     if (!n) return n.error();
@@ -239,7 +245,8 @@ concept hwpt_vendor_data = std::is_same_v<D, uapi::iommu_hwpt_vtd_s1> || std::is
 }  // namespace vfiopp::wire::iommufd
 
 namespace vfiopp::detail {
-[[nodiscard]] inline result<request<uapi::iommufd::hwpt_alloc>> hwpt_alloc_impl(u32 dev_id, u32 pt_id, uapi::bitmask<uapi::hwpt_alloc_flag> flags,
+template <typename Lazy = void>
+[[nodiscard]] lazy_result<Lazy, request<uapi::iommufd::hwpt_alloc>> hwpt_alloc_impl(u32 dev_id, u32 pt_id, uapi::bitmask<uapi::hwpt_alloc_flag> flags,
                                                                   uapi::hwpt_data_type type, const void* data, u32 len,
                                                                   std::optional<u32> fault_id) {
     constexpr std::string_view name = uapi::iommufd::hwpt_alloc.name;
@@ -266,7 +273,8 @@ namespace vfiopp::wire::iommufd {
 
 /// IOMMU_HWPT_ALLOC of a kernel-managed HWPT from an IOAS (data_type none, data_len 0, data_uptr 0).
 /// fault_id sets fault_id_valid. `auto r = wire::iommufd::hwpt_alloc(dev, ioas, hwpt_alloc_flag::nest_parent);`
-[[nodiscard]] inline result<request<uapi::iommufd::hwpt_alloc>> hwpt_alloc(u32 dev_id, u32 pt_id, uapi::bitmask<uapi::hwpt_alloc_flag> flags,
+template <typename Lazy = void>
+[[nodiscard]] lazy_result<Lazy, request<uapi::iommufd::hwpt_alloc>> hwpt_alloc(u32 dev_id, u32 pt_id, uapi::bitmask<uapi::hwpt_alloc_flag> flags,
                                                              std::optional<u32> fault_id = {}) {
     return detail::hwpt_alloc_impl(dev_id, pt_id, flags, uapi::hwpt_data_type::none, nullptr, 0, fault_id);
 }
@@ -289,7 +297,8 @@ template <hwpt_vendor_data D>
 
 /// The same from a vendor-data variant (the alternative picks data_type; monostate = none); the variant must
 /// outlive the submit. `wire::iommufd::hwpt_data d = s1; auto r = wire::iommufd::hwpt_alloc(dev, parent, {}, d);`
-[[nodiscard]] inline result<request<uapi::iommufd::hwpt_alloc>> hwpt_alloc(u32 dev_id, u32 pt_id, uapi::bitmask<uapi::hwpt_alloc_flag> flags,
+template <typename Lazy = void>
+[[nodiscard]] lazy_result<Lazy, request<uapi::iommufd::hwpt_alloc>> hwpt_alloc(u32 dev_id, u32 pt_id, uapi::bitmask<uapi::hwpt_alloc_flag> flags,
                                                              const hwpt_data& data, std::optional<u32> fault_id = {}) {
     return std::visit(
         [&](const auto& d) {
@@ -391,7 +400,8 @@ template <hw_info_data D>
 /// data = bitmap). page_size not a power of two, an unaligned or empty range, or a bitmap smaller than
 /// ceil(length / page_size / 64) words: EINVAL; a wrapping range: EOVERFLOW. no_clear keeps the dirty state.
 ///   std::array<u64, 4> bits{}; auto r = wire::iommufd::hwpt_get_dirty_bitmap(hwpt, iova, len, 4096, std::span{bits}).value();
-[[nodiscard]] inline result<request<uapi::iommufd::hwpt_get_dirty_bitmap>> hwpt_get_dirty_bitmap(u32 hwpt_id, u64 iova, u64 length, u64 page_size,
+template <typename Lazy = void>
+[[nodiscard]] lazy_result<Lazy, request<uapi::iommufd::hwpt_get_dirty_bitmap>> hwpt_get_dirty_bitmap(u32 hwpt_id, u64 iova, u64 length, u64 page_size,
                                                                                    std::span<u64> bitmap, bool no_clear = false) {
     constexpr std::string_view name = uapi::iommufd::hwpt_get_dirty_bitmap.name;
     auto need = detail::dirty_bitmap_bytes(iova, length, page_size, {name, "length"});
@@ -444,7 +454,8 @@ template <hw_info_data D>
 
 /// IOMMU_VEVENTQ_ALLOC of a queue of `type` (not default_: EOPNOTSUPP) holding depth events (0: EINVAL).
 ///   auto r = wire::iommufd::veventq_alloc(viommu, veventq_type::arm_smmuv3, 64).value(); r.header().out_veventq_fd;
-[[nodiscard]] inline result<request<uapi::iommufd::veventq_alloc>> veventq_alloc(u32 viommu_id, uapi::veventq_type type, u32 depth) {
+template <typename Lazy = void>
+[[nodiscard]] lazy_result<Lazy, request<uapi::iommufd::veventq_alloc>> veventq_alloc(u32 viommu_id, uapi::veventq_type type, u32 depth) {
     constexpr std::string_view name = uapi::iommufd::veventq_alloc.name;
     if (type == uapi::veventq_type::default_) return detail::refuse(name, "type", EOPNOTSUPP, "a vEVENTQ needs a driver event type");
     if (depth == 0) return detail::refuse(name, "veventq_depth", EINVAL, "the queue depth must be > 0");
@@ -457,7 +468,8 @@ template <hw_info_data D>
 
 /// IOMMU_HW_QUEUE_ALLOC of queue `index` of `type` over guest memory [nesting_parent_iova, + length) (length 0:
 /// EINVAL; wrapping: EOVERFLOW). `auto r = wire::iommufd::hw_queue_alloc(viommu, hw_queue_type::tegra241_cmdqv, 0, gpa, 0x10000).value();`
-[[nodiscard]] inline result<request<uapi::iommufd::hw_queue_alloc>> hw_queue_alloc(u32 viommu_id, uapi::hw_queue_type type, u32 index,
+template <typename Lazy = void>
+[[nodiscard]] lazy_result<Lazy, request<uapi::iommufd::hw_queue_alloc>> hw_queue_alloc(u32 viommu_id, uapi::hw_queue_type type, u32 index,
                                                                      u64 nesting_parent_iova, u64 length) {
     constexpr std::string_view name = uapi::iommufd::hw_queue_alloc.name;
     if (length == 0) return detail::refuse(name, "length", EINVAL, "a queue needs a non-zero length");
@@ -473,7 +485,8 @@ template <hw_info_data D>
 
 /// IOMMU_IOAS_NOIOMMU_GET_PA of iova (at most length bytes; 0: EINVAL): out_phys and the contiguous length after.
 ///   auto r = wire::iommufd::ioas_noiommu_get_pa(ioas, iova, 1 << 20).value();
-[[nodiscard]] inline result<request<uapi::iommufd::ioas_noiommu_get_pa>> ioas_noiommu_get_pa(u32 ioas_id, u64 iova, u64 length) {
+template <typename Lazy = void>
+[[nodiscard]] lazy_result<Lazy, request<uapi::iommufd::ioas_noiommu_get_pa>> ioas_noiommu_get_pa(u32 ioas_id, u64 iova, u64 length) {
     constexpr std::string_view name = uapi::iommufd::ioas_noiommu_get_pa.name;
     if (length == 0) return detail::refuse(name, "length", EINVAL, "the query needs a non-zero length");
     if (auto c = checked_range(iova, length, {name, "length"}); !c) return c.error();

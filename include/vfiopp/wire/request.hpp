@@ -175,6 +175,24 @@ private:
     unsigned long value_ = 0;
 };
 
+}  // namespace vfiopp::wire
+
+namespace vfiopp::detail {
+template <typename Lazy, typename T>
+struct lazy_type {
+    using type = T;
+};
+}  // namespace vfiopp::detail
+
+namespace vfiopp::wire {
+
+/// The result type of a builder that can refuse: result<T>, spelled through an unused, defaulted template parameter
+/// of the builder (`template <typename Lazy = void> lazy_result<Lazy, request<...>> iommu_map_dma(...)`). The type is
+/// the same; what changes is that a TU instantiates boost::system::result<T> only for the builders it calls, not
+/// for all ~30 it includes (about 2 MB and 20 ms each on GCC; see tools/compile-cost.sh). Callers never name Lazy.
+template <typename Lazy, typename T>
+using lazy_result = result<typename detail::lazy_type<Lazy, T>::type>;
+
 /// Anything io::submit() can issue.
 template <typename R>
 concept request_like = requires(R& r) {

@@ -65,7 +65,8 @@ template <std::size_t Capacity = sizeof(uapi::vfio_iommu_type1_info)>
 
 /// VFIO_IOMMU_MAP_DMA of [vaddr, vaddr + size) at iova; size 0 or a wrapping range is refused (EINVAL / EOVERFLOW).
 ///   auto r = wire::vfio::iommu_map_dma(uintptr_t(p), 0x100000, 0x200000, map_dma_flag::read | map_dma_flag::write).value();
-[[nodiscard]] inline result<request<uapi::vfio::iommu_map_dma>> iommu_map_dma(u64 vaddr, u64 iova, u64 size, uapi::bitmask<uapi::map_dma_flag> flags) {
+template <typename Lazy = void>
+[[nodiscard]] lazy_result<Lazy, request<uapi::vfio::iommu_map_dma>> iommu_map_dma(u64 vaddr, u64 iova, u64 size, uapi::bitmask<uapi::map_dma_flag> flags) {
     constexpr std::string_view name = uapi::vfio::iommu_map_dma.name;
     if (size == 0) return detail::refuse(name, "size", EINVAL, "a mapping needs a non-zero size");
     if (auto c = checked_range(iova, size, {name, "size"}); !c) return c.error();
@@ -81,7 +82,8 @@ template <std::size_t Capacity = sizeof(uapi::vfio_iommu_type1_info)>
 /// VFIO_IOMMU_UNMAP_DMA of the mappings in [iova, iova + size) (flags 0, argsz 24); size 0 is EINVAL, a wrapping
 /// range EOVERFLOW. After the ioctl header().size is the number of bytes unmapped.
 ///   auto r = wire::vfio::iommu_unmap_dma(0x100000, 0x200000).value();
-[[nodiscard]] inline result<request<uapi::vfio::iommu_unmap_dma>> iommu_unmap_dma(u64 iova, u64 size) {
+template <typename Lazy = void>
+[[nodiscard]] lazy_result<Lazy, request<uapi::vfio::iommu_unmap_dma>> iommu_unmap_dma(u64 iova, u64 size) {
     constexpr std::string_view name = uapi::vfio::iommu_unmap_dma.name;
     if (size == 0) return detail::refuse(name, "size", EINVAL, "an unmap needs a non-zero size (use iommu_unmap_all)");
     if (auto c = checked_range(iova, size, {name, "size"}); !c) return c.error();
@@ -101,7 +103,8 @@ template <std::size_t Capacity = sizeof(uapi::vfio_iommu_type1_info)>
 
 /// VFIO_IOMMU_UNMAP_DMA with flags VADDR: invalidates the vaddr of [iova, iova + size) (extension::update_vaddr);
 /// re-supply it with MAP_DMA flags vaddr. `auto r = wire::vfio::iommu_unmap_vaddr(iova, size).value();`
-[[nodiscard]] inline result<request<uapi::vfio::iommu_unmap_dma>> iommu_unmap_vaddr(u64 iova, u64 size) {
+template <typename Lazy = void>
+[[nodiscard]] lazy_result<Lazy, request<uapi::vfio::iommu_unmap_dma>> iommu_unmap_vaddr(u64 iova, u64 size) {
     auto r = iommu_unmap_dma(iova, size);
     if (!r) return r.error();
     auto h = r->header();
@@ -119,7 +122,8 @@ using unmap_dma_dirty_request =
 /// per pgsize page from iova; bitmap.size = the exact bytes needed). pgsize not a power of two, an unaligned
 /// range or a too-small bitmap is EINVAL; a wrapping range EOVERFLOW. The bitmap must outlive the submit.
 ///   std::array<u64, 8> bits{}; auto r = wire::vfio::iommu_unmap_dma_dirty(iova, size, 4096, std::span{bits}).value();
-[[nodiscard]] inline result<unmap_dma_dirty_request> iommu_unmap_dma_dirty(u64 iova, u64 size, u64 pgsize, std::span<u64> bitmap) {
+template <typename Lazy = void>
+[[nodiscard]] lazy_result<Lazy, unmap_dma_dirty_request> iommu_unmap_dma_dirty(u64 iova, u64 size, u64 pgsize, std::span<u64> bitmap) {
     constexpr std::string_view name = uapi::vfio::iommu_unmap_dma.name;
     auto need = detail::dirty_bitmap_bytes(iova, size, pgsize, {name, "size"});
     if (!need) return need.error();
@@ -166,7 +170,8 @@ namespace vfiopp::wire::vfio {
 
 /// VFIO_IOMMU_DIRTY_PAGES GET_BITMAP of [iova, iova + size) into the caller's bitmap (argsz 48; same checks as
 /// iommu_unmap_dma_dirty). `auto r = wire::vfio::iommu_dirty_pages_get_bitmap(iova, sz, 4096, std::span{bits}).value();`
-[[nodiscard]] inline result<dirty_pages_request> iommu_dirty_pages_get_bitmap(u64 iova, u64 size, u64 pgsize, std::span<u64> bitmap) {
+template <typename Lazy = void>
+[[nodiscard]] lazy_result<Lazy, dirty_pages_request> iommu_dirty_pages_get_bitmap(u64 iova, u64 size, u64 pgsize, std::span<u64> bitmap) {
     constexpr std::string_view name = uapi::vfio::iommu_dirty_pages.name;
     auto need = detail::dirty_bitmap_bytes(iova, size, pgsize, {name, "size"});
     if (!need) return need.error();
@@ -195,7 +200,8 @@ using group_set_container_request = request<uapi::vfio::group_set_container, inl
 
 /// VFIO_GROUP_SET_CONTAINER(container_fd); a negative fd is EBADF before the ioctl.
 ///   io::submit(group, wire::vfio::group_set_container(container).value());
-[[nodiscard]] inline result<group_set_container_request> group_set_container(int container_fd) {
+template <typename Lazy = void>
+[[nodiscard]] lazy_result<Lazy, group_set_container_request> group_set_container(int container_fd) {
     if (container_fd < 0)
         return detail::refuse(uapi::vfio::group_set_container.name, "container_fd", EBADF, "the container fd must be >= 0");
     group_set_container_request r;
@@ -502,7 +508,8 @@ template <std::size_t MaxDevices>
 
 /// VFIO_DEVICE_QUERY_GFX_PLANE: flags must hold exactly one of dmabuf / region, optionally probe (EINVAL else).
 ///   auto r = wire::vfio::device_query_gfx_plane(gfx_plane_flag::dmabuf, 1 /* DRM_PLANE_TYPE_PRIMARY */).value();
-[[nodiscard]] inline result<request<uapi::vfio::device_query_gfx_plane>> device_query_gfx_plane(uapi::bitmask<uapi::gfx_plane_flag> flags,
+template <typename Lazy = void>
+[[nodiscard]] lazy_result<Lazy, request<uapi::vfio::device_query_gfx_plane>> device_query_gfx_plane(uapi::bitmask<uapi::gfx_plane_flag> flags,
                                                                                    u32 drm_plane_type) {
     constexpr std::string_view name = uapi::vfio::device_query_gfx_plane.name;
     if (flags.unknown() != 0) return detail::refuse(name, "flags", EINVAL, "unknown gfx plane flag bits");
@@ -558,7 +565,8 @@ template <typename T>
 
 /// VFIO_DEVICE_BIND_IOMMUFD (cdev fd) without VF token: argsz 16 (accepted since 6.6); header().out_devid after.
 ///   auto r = wire::vfio::device_bind_iommufd(iommufd).value(); io::submit(dev, r).value();
-[[nodiscard]] inline result<request<uapi::vfio::device_bind_iommufd>> device_bind_iommufd(int iommufd) {
+template <typename Lazy = void>
+[[nodiscard]] lazy_result<Lazy, request<uapi::vfio::device_bind_iommufd>> device_bind_iommufd(int iommufd) {
     constexpr std::string_view name = uapi::vfio::device_bind_iommufd.name;
     if (iommufd < 0) return detail::refuse(name, "iommufd", EBADF, "the iommufd must be >= 0");
     request<uapi::vfio::device_bind_iommufd> r;
@@ -570,7 +578,8 @@ template <typename T>
 
 /// VFIO_DEVICE_BIND_IOMMUFD with a VF token (6.17+): flags TOKEN, argsz 24, token_uuid_ptr = &token (which must
 /// outlive the submit; temporaries are refused). `std::array<u8, 16> t{...}; auto r = wire::vfio::device_bind_iommufd(fd, t);`
-[[nodiscard]] inline result<request<uapi::vfio::device_bind_iommufd>> device_bind_iommufd(int iommufd, const std::array<u8, 16>& token) {
+template <typename Lazy = void>
+[[nodiscard]] lazy_result<Lazy, request<uapi::vfio::device_bind_iommufd>> device_bind_iommufd(int iommufd, const std::array<u8, 16>& token) {
     auto r = device_bind_iommufd(iommufd);
     if (!r) return r.error();
     auto h = r->header();

@@ -23,6 +23,7 @@ using wire::checked_cast;
 using wire::checked_mul;
 using wire::checked_range;
 using wire::inline_storage;
+using wire::lazy_result;
 using wire::prep;
 using wire::request;
 using wire::return_spec;
