@@ -110,6 +110,19 @@ template <typename Abi>
     }
     return {};
 }
+
+/// A PASID_REQUEST of revision Abi whose flags are `flag` and whose range is r (checked first): what ALLOC (both
+/// revisions) and v7's range FREE share.
+template <typename Abi>
+result<wire::pasid_request<Abi>> pasid_range_request(typename uapi::abi_traits<Abi>::pasid_request_flag flag,
+                                                     wire::pasid_range r) {
+    if (auto c = check_pasid_range<Abi>(r); !c) return c.error();
+    typename uapi::abi_traits<Abi>::pasid_request_type h{};
+    h.flags = flag;
+    h.range.min = r.min;
+    h.range.max = r.max;
+    return prep<uapi::abi_traits<Abi>::pasid_request>(h);
+}
 }  // namespace vfiopp::detail
 
 namespace vfiopp::wire {
@@ -118,15 +131,7 @@ namespace vfiopp::wire {
 /// EINVAL before the ioctl). `int pasid = io::submit(container, wire::pasid_alloc<abi::v7>({1, 1000}).value()).value();`
 template <uapi::proposal_abi Abi>
 [[nodiscard]] result<pasid_request<Abi>> pasid_alloc(pasid_range range) {
-    using T = uapi::abi_traits<Abi>;
-    if (auto c = detail::check_pasid_range<Abi>(range); !c) return c.error();
-    typename T::pasid_request_type h{};
-    h.flags = T::pasid_request_flag::alloc;
-    h.range.min = range.min;
-    h.range.max = range.max;
-    pasid_request<Abi> r;
-    detail::put_header(r, h, static_cast<u32>(sizeof h));
-    return r;
+    return detail::pasid_range_request<Abi>(uapi::abi_traits<Abi>::pasid_request_flag::alloc, range);
 }
 
 /// v7 VFIO_IOMMU_PASID_REQUEST FREE of every PASID of this process in range (flags = free; same range checks).
@@ -134,14 +139,7 @@ template <uapi::proposal_abi Abi>
 template <uapi::proposal_abi Abi>
     requires std::is_same_v<Abi, uapi::abi::v7>
 [[nodiscard]] result<pasid_request<Abi>> pasid_free(pasid_range range) {
-    if (auto c = detail::check_pasid_range<Abi>(range); !c) return c.error();
-    uapi::v7::vfio_iommu_type1_pasid_request h{};
-    h.flags = uapi::v7::pasid_request_flag::free;
-    h.range.min = range.min;
-    h.range.max = range.max;
-    pasid_request<Abi> r;
-    detail::put_header(r, h, static_cast<u32>(sizeof h));
-    return r;
+    return detail::pasid_range_request<Abi>(uapi::v7::pasid_request_flag::free, range);
 }
 
 /// seed VFIO_IOMMU_PASID_REQUEST FREE of one PASID (the seed frees `pasid`, not a range): `wire::pasid_free<abi::seed>(5u)`

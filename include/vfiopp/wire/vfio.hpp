@@ -113,6 +113,25 @@ template <typename Lazy = void>
     return r;
 }
 
+}  // namespace vfiopp::wire::vfio
+
+namespace vfiopp::detail {
+/// The checks both type1 dirty-bitmap requests (UNMAP_DMA with GET_DIRTY_BITMAP, DIRTY_PAGES GET_BITMAP) make:
+/// a page-aligned, non-wrapping range of at most INT_MAX pages, and a caller bitmap with one bit per page.
+/// Returns the bitmap's size in bytes (vfio_bitmap::size).
+[[nodiscard]] constexpr result<u64> vfio_dirty_bitmap_bytes(u64 iova, u64 size, u64 pgsize, std::span<const u64> bitmap,
+                                                            std::string_view ioctl) {
+    auto need = dirty_bitmap_bytes(iova, size, pgsize, {ioctl, "size"});
+    if (!need) return need.error();
+    if (*need > vfio_dirty_bitmap_size_max)
+        return refuse(ioctl, "size", EINVAL, "the range needs more than INT_MAX bitmap bits");
+    if (auto c = check_bitmap_room(bitmap, *need, ioctl); !c) return c.error();
+    return need;
+}
+}  // namespace vfiopp::detail
+
+namespace vfiopp::wire::vfio {
+
 /// VFIO_IOMMU_UNMAP_DMA with a dirty bitmap (argsz 24 + sizeof(vfio_bitmap) = 48).
 using unmap_dma_dirty_request =
     request<uapi::vfio::iommu_unmap_dma,
@@ -125,11 +144,8 @@ using unmap_dma_dirty_request =
 template <typename Lazy = void>
 [[nodiscard]] lazy_result<Lazy, unmap_dma_dirty_request> iommu_unmap_dma_dirty(u64 iova, u64 size, u64 pgsize, std::span<u64> bitmap) {
     constexpr std::string_view name = uapi::vfio::iommu_unmap_dma.name;
-    auto need = detail::dirty_bitmap_bytes(iova, size, pgsize, {name, "size"});
+    auto need = detail::vfio_dirty_bitmap_bytes(iova, size, pgsize, bitmap, name);
     if (!need) return need.error();
-    if (*need > detail::vfio_dirty_bitmap_size_max)
-        return detail::refuse(name, "size", EINVAL, "the range needs more than INT_MAX bitmap bits");
-    if (auto c = detail::check_bitmap_room(bitmap, *need, name); !c) return c.error();
     uapi::vfio_iommu_type1_dma_unmap u{};
     u.flags = uapi::unmap_dma_flag::get_dirty_bitmap;
     u.iova = iova;
@@ -173,11 +189,8 @@ namespace vfiopp::wire::vfio {
 template <typename Lazy = void>
 [[nodiscard]] lazy_result<Lazy, dirty_pages_request> iommu_dirty_pages_get_bitmap(u64 iova, u64 size, u64 pgsize, std::span<u64> bitmap) {
     constexpr std::string_view name = uapi::vfio::iommu_dirty_pages.name;
-    auto need = detail::dirty_bitmap_bytes(iova, size, pgsize, {name, "size"});
+    auto need = detail::vfio_dirty_bitmap_bytes(iova, size, pgsize, bitmap, name);
     if (!need) return need.error();
-    if (*need > detail::vfio_dirty_bitmap_size_max)
-        return detail::refuse(name, "size", EINVAL, "the range needs more than INT_MAX bitmap bits");
-    if (auto c = detail::check_bitmap_room(bitmap, *need, name); !c) return c.error();
     uapi::vfio_iommu_type1_dirty_bitmap h{};
     h.flags = uapi::dirty_pages_flag::get_bitmap;
     uapi::vfio_iommu_type1_dirty_bitmap_get g{};
