@@ -153,27 +153,24 @@ TEST_CASE("VFIO_IOMMU_UNMAP_DMA with a dirty bitmap, and VFIO_IOMMU_DIRTY_PAGES 
     std::array<u64, 1> one{};
     // The INT_MAX-page limit: 2^31 + 64 pages of 4 KiB.
     const u64 too_many_pages = ((u64{1} << 31) + 64) * 4096;
+    // Both type1 dirty-bitmap builders make the same checks (detail::vfio_dirty_bitmap_bytes); each is driven
+    // through all of them under its own ioctl name.
+    auto every_refusal = [&](auto build, std::string_view n) {
+        refused(build(0x10000, 0x1000, 0, std::span<u64>(bits)), n, "page_size", EINVAL);
+        refused(build(0x10000, 0x1000, 0x1800, std::span<u64>(bits)), n, "page_size", EINVAL);
+        refused(build(0x10000, 0, 0x1000, std::span<u64>(bits)), n, "size", EINVAL);
+        refused(build(max64 - 0xfff, 0x2000, 0x1000, std::span<u64>(bits)), n, "size", EOVERFLOW);
+        refused(build(0x10800, 0x1000, 0x1000, std::span<u64>(bits)), n, "size", EINVAL);
+        refused(build(0, too_many_pages, 0x1000, std::span<u64>(bits)), n, "size", EINVAL);
+        refused(build(0, 65 * 0x1000, 0x1000, std::span<u64>(one)), n, "bitmap", EINVAL);
+        CHECK(build(0, 64 * 0x1000, 0x1000, std::span<u64>(one)).has_value());
+    };
     SECTION("unmap_dma_dirty") {
-        constexpr std::string_view n = "VFIO_IOMMU_UNMAP_DMA";
-        refused(wv::iommu_unmap_dma_dirty(0x10000, 0x1000, 0, bits), n, "page_size", EINVAL);
-        refused(wv::iommu_unmap_dma_dirty(0x10000, 0x1000, 0x1800, bits), n, "page_size", EINVAL);
-        refused(wv::iommu_unmap_dma_dirty(0x10000, 0, 0x1000, bits), n, "size", EINVAL);
-        refused(wv::iommu_unmap_dma_dirty(max64 - 0xfff, 0x2000, 0x1000, bits), n, "size", EOVERFLOW);
-        refused(wv::iommu_unmap_dma_dirty(0x10800, 0x1000, 0x1000, bits), n, "size", EINVAL);
-        refused(wv::iommu_unmap_dma_dirty(0, too_many_pages, 0x1000, bits), n, "size", EINVAL);
-        refused(wv::iommu_unmap_dma_dirty(0, 65 * 0x1000, 0x1000, one), n, "bitmap", EINVAL);
-        CHECK(wv::iommu_unmap_dma_dirty(0, 64 * 0x1000, 0x1000, one).has_value());
+        every_refusal([](auto... a) { return wv::iommu_unmap_dma_dirty(a...); }, "VFIO_IOMMU_UNMAP_DMA");
     }
     SECTION("dirty_pages_get_bitmap") {
         constexpr std::string_view n = "VFIO_IOMMU_DIRTY_PAGES";
-        refused(wv::iommu_dirty_pages_get_bitmap(0x10000, 0x1000, 0, bits), n, "page_size", EINVAL);
-        refused(wv::iommu_dirty_pages_get_bitmap(0x10000, 0x1000, 0x1800, bits), n, "page_size", EINVAL);
-        refused(wv::iommu_dirty_pages_get_bitmap(0x10000, 0, 0x1000, bits), n, "size", EINVAL);
-        refused(wv::iommu_dirty_pages_get_bitmap(max64 - 0xfff, 0x2000, 0x1000, bits), n, "size", EOVERFLOW);
-        refused(wv::iommu_dirty_pages_get_bitmap(0x10800, 0x1000, 0x1000, bits), n, "size", EINVAL);
-        refused(wv::iommu_dirty_pages_get_bitmap(0, too_many_pages, 0x1000, bits), n, "size", EINVAL);
-        refused(wv::iommu_dirty_pages_get_bitmap(0, 65 * 0x1000, 0x1000, one), n, "bitmap", EINVAL);
-        CHECK(wv::iommu_dirty_pages_get_bitmap(0, 64 * 0x1000, 0x1000, one).has_value());
+        every_refusal([](auto... a) { return wv::iommu_dirty_pages_get_bitmap(a...); }, n);
         // Exactly INT_MAX pages is the kernel's maximum: the bitmap-room check comes next.
         refused(wv::iommu_dirty_pages_get_bitmap(0, u64{INT_MAX} * 4096, 0x1000, one), n, "bitmap", EINVAL);
     }
