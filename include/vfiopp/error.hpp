@@ -11,6 +11,10 @@
 
 #include <boost/system/result.hpp>
 
+#include <array>
+#include <cstdint>
+#include <utility>
+
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -27,17 +31,69 @@ enum class error_origin : unsigned char {
     kernel,   ///< the ioctl returned -1 with this errno
 };
 
-/// What went wrong, with the ioctl and field it concerns.
+/// One key value of the request an error belongs to: `{"iova", 0x100000}`. The name is static text.
+struct error_value {
+    std::string_view name;  ///< empty when the slot is unused
+    std::uint64_t value = 0;
+    friend constexpr bool operator==(const error_value&, const error_value&) = default;
+};
+
+/// What a request was about (a device name, a path), copied into the error: the error owns no heap, so the text is
+/// kept in a fixed buffer and cut at `capacity` characters.
+class error_subject {
+public:
+    static constexpr std::size_t capacity = 47;
+    constexpr error_subject() noexcept = default;
+    constexpr explicit error_subject(std::string_view s) noexcept {
+        size_ = static_cast<unsigned char>(s.size() < capacity ? s.size() : capacity);
+        for (std::size_t i = 0; i < size_; ++i) text_[i] = s[i];
+    }
+    /// The text: `e.subject.view() == "0000:00:04.0"`.
+    [[nodiscard]] constexpr std::string_view view() const noexcept { return {text_, size_}; }
+    [[nodiscard]] constexpr bool empty() const noexcept { return size_ == 0; }
+    friend constexpr bool operator==(const error_subject& a, const error_subject& b) noexcept { return a.view() == b.view(); }
+
+private:
+    char text_[capacity] = {};
+    unsigned char size_ = 0;
+};
+
+/// What went wrong, with the ioctl and field it concerns, and the request's key values when an object issued it.
 ///   vfiopp::error e{"VFIO_DEVICE_SET_IRQS", "count", EINVAL, "too many eventfds"};
+///   e.with("index", 1).about("0000:00:04.0");   // printed: ... [index=0x1] on 0000:00:04.0
 struct error {
     std::string_view ioctl;    ///< kernel macro name of the ioctl, e.g. "IOMMU_HWPT_INVALIDATE"; empty if none
     std::string_view field;    ///< field of the request at fault, e.g. "entry_num"; empty if unknown
     int code = 0;              ///< errno value: EINVAL, EOVERFLOW, EMSGSIZE, ...
-    std::string_view message;  ///< fixed explanation; empty for plain kernel errors
+    std::string_view message;  ///< fixed explanation (for kernel errors: what to do, when vfiopp knows)
     error_origin origin = error_origin::library;
+    std::array<error_value, 3> values{};  ///< the request's key values (iova, size, index, ...), in order; unused slots empty
+    error_subject subject{};              ///< what the request was about: device name, PCI address, path
 
     /// The errno as a std::error_code: `if (e.error_code() == std::errc::invalid_argument) ...`.
     std::error_code error_code() const noexcept { return {code, std::generic_category()}; }
+    /// Adds a key value in the first free slot (ignored when all are used): `return e.with("iova", iova);`
+    constexpr error& with(std::string_view name, std::uint64_t value) & noexcept {
+        for (auto& v : values)
+            if (v.name.empty()) {
+                v = {name, value};
+                break;
+            }
+        return *this;
+    }
+    constexpr error&& with(std::string_view name, std::uint64_t value) && noexcept { return std::move(with(name, value)); }
+    /// Records what the request was about: `return std::move(e).about(pci_address);`
+    constexpr error& about(std::string_view s) & noexcept {
+        subject = error_subject{s};
+        return *this;
+    }
+    constexpr error&& about(std::string_view s) && noexcept { return std::move(about(s)); }
+    /// Replaces the message with advice (static text), keeping everything else: `e.advise("raise RLIMIT_MEMLOCK")`.
+    constexpr error& advise(std::string_view m) & noexcept {
+        message = m;
+        return *this;
+    }
+    constexpr error&& advise(std::string_view m) && noexcept { return std::move(advise(m)); }
     friend constexpr bool operator==(const error&, const error&) = default;
 };
 
@@ -69,6 +125,11 @@ constexpr std::string_view errno_name(int code) noexcept {
         case EOPNOTSUPP: return "EOPNOTSUPP";
         case EOVERFLOW: return "EOVERFLOW";
         case ENXIO: return "ENXIO";
+        case EPIPE: return "EPIPE";
+        case EPROTO: return "EPROTO";
+        case EBADMSG: return "EBADMSG";
+        case ECONNRESET: return "ECONNRESET";
+        case ENOTSOCK: return "ENOTSOCK";
         default: return "";
     }
 }
@@ -83,6 +144,18 @@ std::basic_ostream<Ch, Tr>& operator<<(std::basic_ostream<Ch, Tr>& os, const err
     if (auto n = errno_name(e.code); !n.empty()) os << n;
     else os << "errno " << e.code;
     if (!e.message.empty()) os << ": " << e.message;
+    for (std::size_t i = 0; i < e.values.size() && !e.values[i].name.empty(); ++i) {
+        char hex[19] = "0x";  // without <ios>: 0x and up to 16 digits
+        std::size_t n = 2;
+        for (int shift = 60; shift >= 0; shift -= 4) {
+            auto digit = static_cast<unsigned>((e.values[i].value >> shift) & 0xf);
+            if (digit != 0 || n > 2 || shift == 0) hex[n++] = "0123456789abcdef"[digit];
+        }
+        hex[n] = '\0';
+        os << (i == 0 ? " [" : " ") << e.values[i].name << "=" << hex
+           << (i + 1 == e.values.size() || e.values[i + 1].name.empty() ? "]" : "");
+    }
+    if (!e.subject.empty()) os << " on " << e.subject.view();
     return os;
 }
 

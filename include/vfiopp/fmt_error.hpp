@@ -28,6 +28,10 @@ struct fmt::formatter<vfiopp::error> {
         else out = fmt::format_to(out, "{}", name);
         out = fmt::format_to(out, " ({})", e.error_code().message());
         if (!e.message.empty()) out = fmt::format_to(out, ": {}", e.message);
+        for (std::size_t i = 0; i < e.values.size() && !e.values[i].name.empty(); ++i)
+            out = fmt::format_to(out, "{}{}={:#x}", i == 0 ? " [" : " ", e.values[i].name, e.values[i].value);
+        if (!e.values[0].name.empty()) out = fmt::format_to(out, "]");
+        if (!e.subject.empty()) out = fmt::format_to(out, " on {}", e.subject.view());
         return out;
     }
 };

@@ -27,6 +27,19 @@ struct sys_ioctl {
     int operator()(int fd, unsigned long code, void* arg) const noexcept { return ::ioctl(fd, code, arg); }
 };
 
+/// A replaceable ioctl(2) that objects (container, device, ioas, ...) carry and pass to every submit: tests inject
+/// failures through it, tracers record calls. Empty, it is the real ioctl(2); behaves like ioctl(2) either way.
+///   static int fail_map(void*, int fd, unsigned long code, void* arg) noexcept { ... }
+///   auto c = vfiopp::container::open({fail_map, &state});
+struct ioctl_hook {
+    using function = int (*)(void* context, int fd, unsigned long code, void* arg) noexcept;
+    function fn = nullptr;
+    void* context = nullptr;
+    int operator()(int fd, unsigned long code, void* arg) const noexcept {
+        return fn ? fn(context, fd, code, arg) : ::ioctl(fd, code, arg);
+    }
+};
+
 /// Issues req's ioctl on fd (retrying EINTR) and returns what the ioctl yields, or a kernel error naming it.
 ///   auto version = io::submit(container, wire::vfio::get_api_version());   // result<int>
 /// The injected Ioctl must behave like ioctl(2) (return -1 and set errno) or return -errno like a raw syscall; the
