@@ -10,6 +10,10 @@
 //   auto msi = dev.interrupts(vfiopp::uapi::pci_irq_index::msi).value();
 //   dev.reset().value();
 //
+//   // iommufd: move the device onto a HWPT and back; give one PASID its own page table (7.3 uapi)
+//   auto h = vfiopp::hwpt::alloc(ctx, dev.dev_id(), ioas.id(), vfiopp::uapi::hwpt_alloc_flag::pasid).value();
+//   dev.replace(h).value();  dev.attach_pasid(5, h.id()).value();  dev.detach_pasid(5).value();
+//
 // Regions and interrupts made by a device borrow its fd: they must go before it. Closing a cdev device unbinds it
 // from its iommufd (the kernel detaches it), so the destructor only closes the fd.
 #pragma once
@@ -17,6 +21,7 @@
 #include <vfiopp/error.hpp>
 #include <vfiopp/interrupts.hpp>
 #include <vfiopp/io/negotiate.hpp>
+#include <vfiopp/hwpt.hpp>
 #include <vfiopp/io/sync.hpp>
 #include <vfiopp/iommufd.hpp>
 #include <vfiopp/region.hpp>
@@ -29,9 +34,11 @@
 #include <cerrno>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 namespace vfiopp {
 
@@ -121,6 +128,55 @@ public:
                 .about(name_);
         return attach(pt_id);
     }
+    /// attach() to a HWPT object: `dev.attach(h).value();`
+    [[nodiscard]] result<std::uint32_t> attach(const hwpt& h) { return attach(h.id()); }
+    /// replace() with a HWPT object (device re-attach without a window of blocked DMA): `dev.replace(h).value();`
+    [[nodiscard]] result<std::uint32_t> replace(const hwpt& h) { return replace(h.id()); }
+
+    /// VFIO_DEVICE_ATTACH_IOMMUFD_PT of one PASID (flags PASID, argsz 16) to the IOAS or HWPT pt_id; the PASID's
+    /// traffic is then translated by it. Attaching a PASID already attached replaces its page table. Returns the
+    /// HWPT now in use. A kernel without the PASID forms answers EINVAL to the flag: the error then says so (it is
+    /// told apart from an incompatible page table by has_pasid_forms()). `dev.attach_pasid(5, h.id()).value();`
+    [[nodiscard]] result<std::uint32_t> attach_pasid(std::uint32_t pasid, std::uint32_t pt_id) {
+        auto req = wire::vfio::device_attach_iommufd_pt(pt_id, pasid);
+        if (auto r = io::submit(fd(), req, hook_); !r) return pasid_error(r.error().with("pasid", pasid).with("pt_id", pt_id));
+        bool known = false;
+        for (auto p : pasids_) known |= p == pasid;
+        if (!known) pasids_.push_back(pasid);
+        return req.header().pt_id;
+    }
+    /// Replaces the page table of an attached PASID (refused, EINVAL, for a PASID this object did not attach).
+    ///   dev.replace_pasid(5, other.id()).value();
+    [[nodiscard]] result<std::uint32_t> replace_pasid(std::uint32_t pasid, std::uint32_t pt_id) {
+        bool known = false;
+        for (auto p : pasids_) known |= p == pasid;
+        if (!known)
+            return detail::refuse(uapi::vfio::device_attach_iommufd_pt.name, "pasid", EINVAL,
+                                  "replace_pasid() needs the PASID attached: attach_pasid() first")
+                .with("pasid", pasid)
+                .about(name_);
+        return attach_pasid(pasid, pt_id);
+    }
+    /// VFIO_DEVICE_DETACH_IOMMUFD_PT of one PASID (flags PASID, argsz 12): its DMA is blocked afterwards; a PASID
+    /// never attached is a no-op for the kernel. `dev.detach_pasid(5).value();`
+    [[nodiscard]] result<void> detach_pasid(std::uint32_t pasid) {
+        if (auto r = io::submit(fd(), wire::vfio::device_detach_iommufd_pt(pasid), hook_); !r)
+            return pasid_error(r.error().with("pasid", pasid));
+        std::erase(pasids_, pasid);
+        return {};
+    }
+    /// The PASIDs attached through this object, in attach order: `for (auto p : dev.pasids()) ...`
+    [[nodiscard]] std::span<const std::uint32_t> pasids() const noexcept { return pasids_; }
+    /// Whether the kernel knows the PASID forms of ATTACH/DETACH_IOMMUFD_PT: a DETACH of PASID 0xffffffff (never
+    /// attached: a no-op) answers EINVAL on a kernel without them, success (or EOPNOTSUPP for a device without PASID
+    /// ops) on one with them. `if (!dev.has_pasid_forms().value()) use_whole_device_only();`
+    [[nodiscard]] result<bool> has_pasid_forms() const {
+        auto r = io::submit(fd(), wire::vfio::device_detach_iommufd_pt(0xffffffffu), hook_);
+        if (r || r.error().code == EOPNOTSUPP) return true;
+        if (r.error().code == EINVAL) return false;
+        return r.error().about(name_);
+    }
+
     /// VFIO_DEVICE_DETACH_IOMMUFD_PT: DMA is blocked afterwards.
     [[nodiscard]] result<void> detach() {
         if (auto r = io::submit(fd(), wire::vfio::device_detach_iommufd_pt(), hook_); !r) return r.error().about(name_);
@@ -160,8 +216,28 @@ public:
     }
 
 private:
+    error pasid_error(error e) const {
+        e.about(name_);
+        if (e.code == EINVAL) {
+            auto forms = has_pasid_forms();
+            if (forms && !*forms)
+                e.advise("this kernel has no PASID forms of VFIO_DEVICE_ATTACH/DETACH_IOMMUFD_PT (flag "
+                         "VFIO_DEVICE_ATTACH_PASID, Linux 7.3 uapi): it refuses the flag; attach the whole device");
+            else
+                e.advise("the page table is not PASID-compatible (allocate the HWPT with hwpt_alloc_flag::pasid; the "
+                         "device's whole-device page table must be PASID-compatible too, an IOAS's automatic HWPT is "
+                         "not), or the PASID is past the device's PASID width");
+        }
+        if (e.code == EOPNOTSUPP)
+            e.advise("no PASID support for this device: its driver has no PASID attach (emulated/mdev devices), or "
+                     "the IOMMU has none (VT-d: scalable mode with ECAP.PASID)");
+        if (e.code == ENOENT) e.advise("no such IOAS or HWPT ID in the device's iommufd");
+        return e;
+    }
+
     io::ioctl_hook hook_{};
     std::string name_;
+    std::vector<std::uint32_t> pasids_;  // attached through attach_pasid()
     std::uint32_t dev_id_ = 0;
     std::uint32_t pt_id_ = 0;
     unique_fd fd_;  // last: regions and interrupts the caller holds borrow it

@@ -24,6 +24,7 @@
 #include <vfiopp/wire/request.hpp>
 
 #include <array>
+#include <concepts>
 #include <cstddef>
 #include <optional>
 #include <span>
@@ -233,22 +234,110 @@ template <typename Lazy = void>
 }
 
 // ---- IOMMU_HWPT_ALLOC, IOMMU_HWPT_INVALIDATE ----
+}  // namespace vfiopp::wire::iommufd
+
+namespace vfiopp::wire {
+
+/// The open customization point of IOMMU_HWPT_ALLOC and IOMMU_HWPT_INVALIDATE: what a vendor-data type is called
+/// on the wire. A HWPT_ALLOC payload type defines `data_type` (its IOMMU_HWPT_DATA_* value) and may set
+/// `nested_only` (true: the kernel takes it only for a nested HWPT, so NEST_PARENT / DIRTY_TRACKING with it are
+/// refused before the ioctl); an invalidation entry type defines `invalidate_type` (its IOMMU_HWPT_INVALIDATE_DATA_*
+/// value). The kernel's own types are specialized below; a driver vfiopp does not know (a new vendor, the
+/// IOMMUFD_TEST mock) is added by the caller, at namespace scope, before the first use:
+///   struct my_s1 { u32 iotlb; u32 pagetable_type; };
+///   template <> struct vfiopp::wire::hwpt_data_traits<my_s1> {
+///       static constexpr auto data_type = static_cast<vfiopp::uapi::hwpt_data_type>(0xdead);
+///   };
+/// Types must be trivially copyable (the kernel copies data_len bytes of the object as is).
+template <typename T>
+struct hwpt_data_traits {};
+
+template <>
+struct hwpt_data_traits<uapi::iommu_hwpt_vtd_s1> {
+    static constexpr uapi::hwpt_data_type data_type = uapi::hwpt_data_type::vtd_s1;
+    static constexpr bool nested_only = true;
+};
+template <>
+struct hwpt_data_traits<uapi::iommu_hwpt_arm_smmuv3> {
+    static constexpr uapi::hwpt_data_type data_type = uapi::hwpt_data_type::arm_smmuv3;
+    static constexpr bool nested_only = true;
+};
+template <>
+struct hwpt_data_traits<uapi::iommu_hwpt_amd_guest> {
+    static constexpr uapi::hwpt_data_type data_type = uapi::hwpt_data_type::amd_guest;
+    static constexpr bool nested_only = true;
+};
+template <>
+struct hwpt_data_traits<uapi::iommu_hwpt_vtd_s1_invalidate> {
+    static constexpr uapi::hwpt_invalidate_data_type invalidate_type = uapi::hwpt_invalidate_data_type::vtd_s1;
+};
+template <>
+struct hwpt_data_traits<uapi::iommu_viommu_arm_smmuv3_invalidate> {
+    static constexpr uapi::hwpt_invalidate_data_type invalidate_type = uapi::hwpt_invalidate_data_type::viommu_arm_smmuv3;
+};
+
+/// The open customization point of IOMMU_GET_HW_INFO: a driver's hw_info struct defines `type` (its
+/// IOMMU_HW_INFO_TYPE_* value). The kernel's types are specialized; add others as for hwpt_data_traits:
+///   template <> struct vfiopp::wire::hw_info_traits<my_info> {
+///       static constexpr auto type = static_cast<vfiopp::uapi::hw_info_type>(0xfeedbeef);
+///   };
+template <typename T>
+struct hw_info_traits {};
+template <>
+struct hw_info_traits<uapi::iommu_hw_info_vtd> {
+    static constexpr uapi::hw_info_type type = uapi::hw_info_type::intel_vtd;
+};
+template <>
+struct hw_info_traits<uapi::iommu_hw_info_arm_smmuv3> {
+    static constexpr uapi::hw_info_type type = uapi::hw_info_type::arm_smmuv3;
+};
+template <>
+struct hw_info_traits<uapi::iommu_hw_info_tegra241_cmdqv> {
+    static constexpr uapi::hw_info_type type = uapi::hw_info_type::tegra241_cmdqv;
+};
+template <>
+struct hw_info_traits<uapi::iommu_hw_info_amd> {
+    static constexpr uapi::hw_info_type type = uapi::hw_info_type::amd;
+};
+
+}  // namespace vfiopp::wire
+
+namespace vfiopp::wire::iommufd {
+
 /// HWPT_ALLOC vendor data: none (kernel-managed HWPT from an IOAS) or a user-managed stage-1 table.
 using hwpt_data = std::variant<std::monostate, uapi::iommu_hwpt_vtd_s1, uapi::iommu_hwpt_arm_smmuv3, uapi::iommu_hwpt_amd_guest>;
 
-
-/// Vendor data types of IOMMU_HWPT_ALLOC.
+/// Vendor data types of IOMMU_HWPT_ALLOC: those with a wire::hwpt_data_traits<D>::data_type (the kernel's, and the
+/// caller's own specializations). `static_assert(wire::iommufd::hwpt_vendor_data<uapi::iommu_hwpt_vtd_s1>);`
 template <typename D>
-concept hwpt_vendor_data = std::is_same_v<D, uapi::iommu_hwpt_vtd_s1> || std::is_same_v<D, uapi::iommu_hwpt_arm_smmuv3> ||
-                           std::is_same_v<D, uapi::iommu_hwpt_amd_guest>;
+concept hwpt_vendor_data = std::is_trivially_copyable_v<D> && requires {
+    { hwpt_data_traits<D>::data_type } -> std::convertible_to<uapi::hwpt_data_type>;
+};
+/// Entry types of IOMMU_HWPT_INVALIDATE: those with a wire::hwpt_data_traits<E>::invalidate_type.
+template <typename E>
+concept hwpt_invalidate_entry = std::is_trivially_copyable_v<E> && requires {
+    { hwpt_data_traits<E>::invalidate_type } -> std::convertible_to<uapi::hwpt_invalidate_data_type>;
+};
 
 }  // namespace vfiopp::wire::iommufd
 
 namespace vfiopp::detail {
+/// What hwpt_alloc's data argument may be: any class type but the ones other overloads take (the fault_id, the
+/// variant), so that a type without traits reaches the static_assert below instead of "no matching function".
+template <typename D>
+concept hwpt_data_candidate = std::is_class_v<D> && !std::is_same_v<D, std::optional<u32>> &&
+                              !std::is_same_v<D, wire::iommufd::hwpt_data> && !std::is_same_v<D, std::monostate>;
+
+template <typename D>
+constexpr bool hwpt_nested_only() {
+    if constexpr (requires { wire::hwpt_data_traits<D>::nested_only; }) return wire::hwpt_data_traits<D>::nested_only;
+    else return false;
+}
+
 template <typename Lazy = void>
 [[nodiscard]] lazy_result<Lazy, request<uapi::iommufd::hwpt_alloc>> hwpt_alloc_impl(u32 dev_id, u32 pt_id, uapi::bitmask<uapi::hwpt_alloc_flag> flags,
                                                                   uapi::hwpt_data_type type, const void* data, u32 len,
-                                                                  std::optional<u32> fault_id) {
+                                                                  std::optional<u32> fault_id, bool nested_only = true) {
     constexpr std::string_view name = uapi::iommufd::hwpt_alloc.name;
     uapi::iommu_hwpt_alloc h{};
     h.dev_id = dev_id;
@@ -260,7 +349,7 @@ template <typename Lazy = void>
         h.flags |= uapi::hwpt_alloc_flag::fault_id_valid;
         h.fault_id = *fault_id;
     }
-    if (data && (flags.has(uapi::hwpt_alloc_flag::nest_parent) || flags.has(uapi::hwpt_alloc_flag::dirty_tracking)))
+    if (data && nested_only && (flags.has(uapi::hwpt_alloc_flag::nest_parent) || flags.has(uapi::hwpt_alloc_flag::dirty_tracking)))
         return detail::refuse(name, "flags", EOPNOTSUPP, "a nested (vendor data) HWPT cannot be a nest parent or track dirty pages");
     h.data_type = type;
     h.data_len = len;
@@ -279,19 +368,26 @@ template <typename Lazy = void>
     return detail::hwpt_alloc_impl(dev_id, pt_id, flags, uapi::hwpt_data_type::none, nullptr, 0, fault_id);
 }
 
-/// IOMMU_HWPT_ALLOC of a nested HWPT with vendor data: data_type/data_len from D, data_uptr points at the caller's
-/// object (no copy; it must outlive the submit, so temporaries are refused at compile time). A nested HWPT cannot
-/// ask for nest_parent or dirty_tracking (EOPNOTSUPP before the ioctl).
+/// IOMMU_HWPT_ALLOC with vendor data: data_type from wire::hwpt_data_traits<D> (the kernel's types, or the caller's
+/// own specialization), data_len = sizeof(D), data_uptr points at the caller's object (no copy; it must outlive the
+/// submit, so temporaries are refused at compile time). The kernel's vendor types are nested-only: with them
+/// nest_parent or dirty_tracking is refused (EOPNOTSUPP) before the ioctl.
 ///   uapi::iommu_hwpt_vtd_s1 s1{...}; auto r = wire::iommufd::hwpt_alloc(dev, parent_hwpt, {}, s1);
-template <hwpt_vendor_data D>
+template <detail::hwpt_data_candidate D>
 [[nodiscard]] result<request<uapi::iommufd::hwpt_alloc>> hwpt_alloc(u32 dev_id, u32 pt_id, uapi::bitmask<uapi::hwpt_alloc_flag> flags,
                                                       const D& data, std::optional<u32> fault_id = {}) {
-    uapi::hwpt_data_type t = std::is_same_v<D, uapi::iommu_hwpt_vtd_s1>      ? uapi::hwpt_data_type::vtd_s1
-                             : std::is_same_v<D, uapi::iommu_hwpt_arm_smmuv3> ? uapi::hwpt_data_type::arm_smmuv3
-                                                                               : uapi::hwpt_data_type::amd_guest;
-    return detail::hwpt_alloc_impl(dev_id, pt_id, flags, t, &data, static_cast<u32>(sizeof(D)), fault_id);
+    static_assert(hwpt_vendor_data<D>,
+                  "IOMMU_HWPT_ALLOC: this type has no IOMMU_HWPT_DATA_* value: specialize "
+                  "vfiopp::wire::hwpt_data_traits<D> with `static constexpr vfiopp::uapi::hwpt_data_type data_type = "
+                  "static_cast<vfiopp::uapi::hwpt_data_type>(<the driver's value>);` (and the type must be trivially "
+                  "copyable)");
+    if constexpr (hwpt_vendor_data<D>)
+        return detail::hwpt_alloc_impl(dev_id, pt_id, flags, hwpt_data_traits<D>::data_type, &data,
+                                       static_cast<u32>(sizeof(D)), fault_id, detail::hwpt_nested_only<D>());
+    else
+        return detail::refuse(uapi::iommufd::hwpt_alloc.name, "data_type", EOPNOTSUPP, "unknown vendor data type");
 }
-template <hwpt_vendor_data D>
+template <detail::hwpt_data_candidate D>
 [[nodiscard]] result<request<uapi::iommufd::hwpt_alloc>> hwpt_alloc(u32, u32, uapi::bitmask<uapi::hwpt_alloc_flag>, const D&&,
                                                       std::optional<u32> = {}) = delete;  // data_uptr would dangle
 
@@ -301,7 +397,7 @@ template <typename Lazy = void>
 [[nodiscard]] lazy_result<Lazy, request<uapi::iommufd::hwpt_alloc>> hwpt_alloc(u32 dev_id, u32 pt_id, uapi::bitmask<uapi::hwpt_alloc_flag> flags,
                                                              const hwpt_data& data, std::optional<u32> fault_id = {}) {
     return std::visit(
-        [&](const auto& d) {
+        [&](const auto& d) -> result<request<uapi::iommufd::hwpt_alloc>> {
             if constexpr (std::is_same_v<std::remove_cvref_t<decltype(d)>, std::monostate>) return hwpt_alloc(dev_id, pt_id, flags, fault_id);
             else return hwpt_alloc(dev_id, pt_id, flags, d, fault_id);
         },
@@ -315,50 +411,52 @@ template <typename Lazy = void>
 namespace vfiopp::detail {
 template <typename E>
 constexpr uapi::hwpt_invalidate_data_type invalidate_type_of() {
-    if constexpr (std::is_same_v<E, uapi::iommu_hwpt_vtd_s1_invalidate>) return uapi::hwpt_invalidate_data_type::vtd_s1;
-    else if constexpr (std::is_same_v<E, uapi::iommu_viommu_arm_smmuv3_invalidate>)
-        return uapi::hwpt_invalidate_data_type::viommu_arm_smmuv3;
-    else static_assert(detail::dependent_false<E>,
-                       "IOMMU_HWPT_INVALIDATE: entries must be iommu_hwpt_vtd_s1_invalidate or "
-                       "iommu_viommu_arm_smmuv3_invalidate");
+    static_assert(wire::iommufd::hwpt_invalidate_entry<E>,
+                  "IOMMU_HWPT_INVALIDATE: this entry type has no IOMMU_HWPT_INVALIDATE_DATA_* value: specialize "
+                  "vfiopp::wire::hwpt_data_traits<E> with `static constexpr vfiopp::uapi::hwpt_invalidate_data_type "
+                  "invalidate_type = static_cast<vfiopp::uapi::hwpt_invalidate_data_type>(<the driver's value>);` "
+                  "(the kernel's: iommu_hwpt_vtd_s1_invalidate, iommu_viommu_arm_smmuv3_invalidate)");
+    if constexpr (wire::iommufd::hwpt_invalidate_entry<E>) return wire::hwpt_data_traits<E>::invalidate_type;
+    else return {};
 }
 }  // namespace vfiopp::detail
 
 namespace vfiopp::wire::iommufd {
 
-/// IOMMU_HWPT_INVALIDATE of hwpt_id with the caller's entries (data_uptr points at them; data_type, entry_len and
-/// entry_num from the span). After the ioctl, header().entry_num is the number the kernel handled.
+/// IOMMU_HWPT_INVALIDATE of hwpt_id with the caller's entries (data_uptr points at them; data_type from
+/// wire::hwpt_data_traits<Entry>::invalidate_type, entry_len and entry_num from the span). After the ioctl,
+/// header().entry_num is the number the kernel handled (on an error: the index of the entry that failed).
 ///   std::array<iommu_hwpt_vtd_s1_invalidate, 2> e{...}; auto r = wire::iommufd::hwpt_invalidate(hwpt, std::span{e});
 template <typename Entry>
 [[nodiscard]] result<request<uapi::iommufd::hwpt_invalidate>> hwpt_invalidate(u32 hwpt_id, std::span<const Entry> entries) {
     constexpr std::string_view name = uapi::iommufd::hwpt_invalidate.name;
+    constexpr auto type = detail::invalidate_type_of<Entry>();
     auto n = checked_cast<u32>(entries.size(), {name, "entry_num"});
     if (!n) return n.error();
     if (auto bytes = checked_mul<u32>(*n, sizeof(Entry), {name, "entry_num"}); !bytes) return bytes.error();
     uapi::iommu_hwpt_invalidate h{};
     h.hwpt_id = hwpt_id;
-    h.data_type = detail::invalidate_type_of<Entry>();
+    h.data_type = type;
     h.entry_len = static_cast<u32>(sizeof(Entry));
     h.entry_num = *n;
     h.data_uptr = entries.empty() ? 0 : reinterpret_cast<std::uintptr_t>(entries.data());
     return prep<uapi::iommufd::hwpt_invalidate>(h);
 }
+/// The same from an array: `std::array<iommu_hwpt_vtd_s1_invalidate, 2> e{}; wire::iommufd::hwpt_invalidate(hwpt, e);`
 template <typename Entry, std::size_t N>
 [[nodiscard]] result<request<uapi::iommufd::hwpt_invalidate>> hwpt_invalidate(u32 hwpt_id, const std::array<Entry, N>& entries) {
     return hwpt_invalidate(hwpt_id, std::span<const Entry>(entries));
 }
 
 // ---- IOMMU_GET_HW_INFO ----
-/// Vendor data types of IOMMU_GET_HW_INFO and the hw_info_type each one is.
+/// Vendor data types of IOMMU_GET_HW_INFO: those with a wire::hw_info_traits<D>::type (the kernel's and the caller's).
 template <typename D>
-concept hw_info_data = std::is_same_v<D, uapi::iommu_hw_info_vtd> || std::is_same_v<D, uapi::iommu_hw_info_arm_smmuv3> ||
-                       std::is_same_v<D, uapi::iommu_hw_info_tegra241_cmdqv> || std::is_same_v<D, uapi::iommu_hw_info_amd>;
+concept hw_info_data = std::is_trivially_copyable_v<D> && requires {
+    { hw_info_traits<D>::type } -> std::convertible_to<uapi::hw_info_type>;
+};
+/// The hw_info_type a vendor struct is: `wire::iommufd::hw_info_type_of<uapi::iommu_hw_info_vtd> == hw_info_type::intel_vtd`.
 template <hw_info_data D>
-inline constexpr uapi::hw_info_type hw_info_type_of = std::is_same_v<D, uapi::iommu_hw_info_vtd>          ? uapi::hw_info_type::intel_vtd
-                                                      : std::is_same_v<D, uapi::iommu_hw_info_arm_smmuv3> ? uapi::hw_info_type::arm_smmuv3
-                                                      : std::is_same_v<D, uapi::iommu_hw_info_tegra241_cmdqv>
-                                                          ? uapi::hw_info_type::tegra241_cmdqv
-                                                          : uapi::hw_info_type::amd;
+inline constexpr uapi::hw_info_type hw_info_type_of = hw_info_traits<D>::type;
 
 /// IOMMU_GET_HW_INFO without vendor data (data_len 0: out_data_type, capabilities and the needed data_len only).
 ///   auto r = wire::iommufd::get_hw_info(dev_id); io::submit(fd, r); r.header().out_capabilities;
@@ -386,6 +484,20 @@ template <hw_info_data D>
 }
 template <hw_info_data D>
 [[nodiscard]] request<uapi::iommufd::get_hw_info> get_hw_info(u32, const D&&, bool = false) = delete;  // data_uptr would dangle
+
+/// IOMMU_GET_HW_INFO of whatever the driver's default type is, into the caller's bytes (data_len = out.size(),
+/// at most 2^32 - 1: EOVERFLOW; the kernel copies min(data_len, its length) bytes and zeroes the rest, then writes
+/// its own length back into data_len). `alignas(8) std::array<std::byte, 64> b; auto r = wire::iommufd::get_hw_info(dev, std::span{b});`
+template <typename Lazy = void>
+[[nodiscard]] lazy_result<Lazy, request<uapi::iommufd::get_hw_info>> get_hw_info(u32 dev_id, std::span<std::byte> out) {
+    auto n = checked_cast<u32>(out.size(), {uapi::iommufd::get_hw_info.name, "data_len"});
+    if (!n) return n.error();
+    uapi::iommu_hw_info h{};
+    h.dev_id = dev_id;
+    h.data_len = *n;
+    h.data_uptr = out.empty() ? 0 : reinterpret_cast<std::uintptr_t>(out.data());
+    return prep<uapi::iommufd::get_hw_info>(h);
+}
 
 // ---- dirty tracking ----
 /// IOMMU_HWPT_SET_DIRTY_TRACKING on (flags ENABLE) or off (0): `io::submit(fd, wire::iommufd::hwpt_set_dirty_tracking(hwpt, true));`
