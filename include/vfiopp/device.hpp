@@ -91,6 +91,8 @@ public:
 
     /// The fd, for the caller's own event loop, mmap, or to hand to another process.
     [[nodiscard]] int fd() const noexcept { return fd_.get(); }
+    /// The ioctl hook every request of this device (and what it makes) goes through: `migration::open(dev, dev.hook())`.
+    [[nodiscard]] const io::ioctl_hook& hook() const noexcept { return hook_; }
     /// The name it was opened by (PCI address, mdev UUID or cdev path).
     [[nodiscard]] std::string_view name() const noexcept { return name_; }
     /// The iommufd device ID after bind() (0 before).
