@@ -16,9 +16,10 @@ for m in $(cat /modules.list); do
   insmod /lib/modules/$m.ko || note "insmod $m failed"
 done
 
-# bind every edu (1234:11e8) to vfio-pci
-EDU="" EDU_GROUPS="" EDU_CDEVS=""
-for d in /sys/bus/pci/devices/*; do
+# bind every edu (1234:11e8) to vfio-pci; those on the root bus (00) are VFIOPP_EDU, those behind the PCI bridge
+# VFIOPP_EDU_BRIDGED; both lists in PCI address order
+EDU="" EDU_GROUPS="" EDU_CDEVS="" BR="" BR_GROUPS="" BR_CDEVS=""
+for d in $(ls -d /sys/bus/pci/devices/* | sort); do
   [ "$(cat $d/vendor)" = 0x1234 ] && [ "$(cat $d/device)" = 0x11e8 ] || continue
   bdf=${d##*/}
   echo vfio-pci >$d/driver_override
@@ -28,9 +29,12 @@ for d in /sys/bus/pci/devices/*; do
   [ "$drv" = vfio-pci ] || note "$bdf: bound to '${drv:-nothing}', not vfio-pci"
   grp=$(basename "$(readlink $d/iommu_group)" 2>/dev/null)
   [ -n "$grp" ] || note "$bdf: no IOMMU group (is the IOMMU on?)"
-  EDU="$EDU $bdf"
-  EDU_GROUPS="$EDU_GROUPS $grp"
-  for c in $d/vfio-dev/vfio*; do [ -e "/dev/vfio/devices/${c##*/}" ] && EDU_CDEVS="$EDU_CDEVS /dev/vfio/devices/${c##*/}"; done
+  cdevs=""
+  for c in $d/vfio-dev/vfio*; do [ -e "/dev/vfio/devices/${c##*/}" ] && cdevs="$cdevs /dev/vfio/devices/${c##*/}"; done
+  case $bdf in
+    0000:00:*) EDU="$EDU $bdf" EDU_GROUPS="$EDU_GROUPS $grp" EDU_CDEVS="$EDU_CDEVS$cdevs" ;;
+    *) BR="$BR $bdf" BR_GROUPS="$BR_GROUPS $grp" BR_CDEVS="$BR_CDEVS$cdevs" ;;
+  esac
 done
 
 # mtty instances (mtty-2: two serial ports each)
@@ -44,8 +48,9 @@ done
 
 export VFIOPP_VM=1 VFIOPP_VM_KERNEL=$KTAG VFIOPP_VM_IOMMU=$IOMMU_OPTS
 export VFIOPP_EDU="${EDU# }" VFIOPP_EDU_GROUPS="${EDU_GROUPS# }" VFIOPP_EDU_CDEVS="${EDU_CDEVS# }"
+export VFIOPP_EDU_BRIDGED="${BR# }" VFIOPP_EDU_BRIDGED_GROUPS="${BR_GROUPS# }" VFIOPP_EDU_BRIDGED_CDEVS="${BR_CDEVS# }"
 export VFIOPP_MTTY="$MTTY_UUIDS" VFIOPP_MTTY_GROUPS="${MTTY_GROUPS# }" VFIOPP_MTTY_CDEVS="${MTTY_CDEVS# }"
-note "edu: $VFIOPP_EDU groups: $VFIOPP_EDU_GROUPS cdevs: ${VFIOPP_EDU_CDEVS:-none}${MTTY_UUIDS:+; mtty: $VFIOPP_MTTY groups: $VFIOPP_MTTY_GROUPS cdevs: $VFIOPP_MTTY_CDEVS}"
+note "edu: $VFIOPP_EDU groups: $VFIOPP_EDU_GROUPS cdevs: ${VFIOPP_EDU_CDEVS:-none}; bridged edu: $VFIOPP_EDU_BRIDGED groups: $VFIOPP_EDU_BRIDGED_GROUPS cdevs: ${VFIOPP_EDU_BRIDGED_CDEVS:-none}${MTTY_UUIDS:+; mtty: $VFIOPP_MTTY groups: $VFIOPP_MTTY_GROUPS cdevs: $VFIOPP_MTTY_CDEVS}"
 
 # the arguments, one file each, so that spaces and quotes survive
 set --

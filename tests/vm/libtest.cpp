@@ -1180,8 +1180,8 @@ void walk_device(edu_dev& d, int group_fd) {
         probe(uapi::vfio_device_feature_mig_data_size{}, "mig_data_size", ENOTTY,
               kernel_73 ? no_mig : std::string_view("6.1 predates MIG_DATA_SIZE (6.2); vfio-pci answers unknown features ENOTTY"));
         probe(uapi::vfio_device_feature_bus_master{}, "bus_master", ENOTTY, "only vfio-cdx implements BUS_MASTER; vfio-pci answers ENOTTY");
-        probe(uapi::vfio_device_feature_dma_buf{}, "dma_buf", ENOTTY,
-              kernel_73 ? "the 7.3 kernel is built without CONFIG_VFIO_PCI_DMABUF (the stub answers ENOTTY)"
+        probe(uapi::vfio_device_feature_dma_buf{}, "dma_buf", kernel_73 ? 0 : ENOTTY,
+              kernel_73 ? "the 7.3 kernel has CONFIG_VFIO_PCI_DMABUF (PCI_P2PDMA): vfio-pci exports BAR ranges"
                         : "6.1 predates DMA_BUF (7.0); vfio-pci answers unknown features ENOTTY");
         auto get = wire::vfio::feature_get<uapi::vfio_device_feature_migration>();
         expect_refusal(issue(dfd, get), ENOTTY, "VFIO_DEVICE_FEATURE",
