@@ -140,7 +140,7 @@ public:
             if (auto a = detail::map_advice(e.code, va, iova, size); !a.empty()) e.advise(a);
             return e;
         }
-        return dma_mapping{dma_mapping::kind::type1, fd(), hook_, state_.get(), 0, iova, size};
+        return dma_mapping{dma_mapping::kind::type1, fd(), hook_, state_, 0, iova, size};
     }
 
     /// VFIO_IOMMU_UNMAP_DMA of [iova, iova + size) by address (for mappings given up with release(), or a vIOMMU
@@ -171,9 +171,27 @@ public:
         return {};
     }
 
+    container(container&&) noexcept = default;
+    /// Closes this container (see the destructor), then takes o's.
+    container& operator=(container&& o) noexcept {
+        if (this != &o) {
+            mark_closed();
+            hook_ = o.hook_;
+            state_ = std::move(o.state_);
+            fd_ = std::move(o.fd_);
+        }
+        return *this;
+    }
+    /// Closes the fd; groups and mappings still around (declared in the wrong order) see the container closed
+    /// instead of using a stale fd number.
+    ~container() { mark_closed(); }
+
 private:
     friend class group;
-    container(unique_fd fd, io::ioctl_hook hook) : hook_(hook), state_(std::make_unique<detail::type1_state>()), fd_(std::move(fd)) {}
+    void mark_closed() noexcept {
+        if (state_ && fd_) state_->closed = true;
+    }
+    container(unique_fd fd, io::ioctl_hook hook) : hook_(hook), state_(std::make_shared<detail::type1_state>()), fd_(std::move(fd)) {}
 
     [[nodiscard]] result<void> need_iommu(std::string_view ioctl) const {
         if (!iommu_set())
@@ -184,7 +202,7 @@ private:
     }
 
     io::ioctl_hook hook_;
-    std::unique_ptr<detail::type1_state> state_;  // stable while the container moves; groups and mappings point here
+    std::shared_ptr<detail::type1_state> state_;  // shared with its groups and mappings (see detail::type1_state)
     unique_fd fd_;  // declared last, destroyed last: the kernel container outlives everything above
 };
 

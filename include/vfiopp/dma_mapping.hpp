@@ -17,6 +17,7 @@
 
 #include <cerrno>
 #include <cstdint>
+#include <memory>
 #include <utility>
 
 namespace vfiopp {
@@ -30,12 +31,14 @@ enum class missing_mapping : unsigned char { error, ignore };
 
 namespace detail {
 
-/// Live-state shared by a type1 container and what depends on it (groups, mappings): heap-allocated once per
-/// container so that it stays put when the container object is moved.
+/// Live-state shared by a type1 container and what depends on it (groups, mappings): allocated once per container
+/// and shared, so that it stays put when the container moves and outlives it when a group or mapping is destroyed
+/// after the container (declared in the wrong order): they then see `closed` instead of freed memory.
 struct type1_state {
     unsigned groups = 0;         ///< groups attached (VFIO_GROUP_SET_CONTAINER) through vfiopp
     unsigned long mappings = 0;  ///< live dma_mapping objects of this container
     bool iommu_set = false;      ///< VFIO_SET_IOMMU done
+    bool closed = false;         ///< the container fd is closed: its fd number must not be used any more
 };
 
 /// VFIO_IOMMU_UNMAP_DMA of exactly [iova, iova + size): the bytes the kernel unmapped.
@@ -122,8 +125,17 @@ public:
         if (k == kind::none) return {};
         result<std::uint64_t> r = std::uint64_t{0};
         if (k == kind::type1) {
+            if (state_ && state_->closed) {
+                state_.reset();
+                return detail::refuse(uapi::vfio::iommu_unmap_dma.name, "container", EBADF,
+                                      "the container was closed before this mapping: the mapping went with it when "
+                                      "its last group left (destroy mappings before their container)")
+                    .with("iova", iova_)
+                    .with("size", size_);
+            }
             r = detail::type1_unmap(fd_, hook_, iova_, size_, missing_mapping::error);
-            if (state_ != nullptr && state_->mappings > 0) --state_->mappings;
+            if (state_ && state_->mappings > 0) --state_->mappings;
+            state_.reset();
         } else {
             r = detail::ioas_unmap(fd_, hook_, ioas_id_, iova_, size_, missing_mapping::error);
         }
@@ -140,7 +152,8 @@ public:
     /// Gives the mapping up without unmapping it (it stays until unmapped by address or the address space goes):
     /// `auto [iova, size] = m.release();`
     std::pair<std::uint64_t, std::uint64_t> release() noexcept {
-        if (kind_ == kind::type1 && state_ != nullptr && state_->mappings > 0) --state_->mappings;
+        if (kind_ == kind::type1 && state_ && state_->mappings > 0) --state_->mappings;
+        state_.reset();
         kind_ = kind::none;
         return {iova_, size_};
     }
@@ -150,15 +163,15 @@ private:
     friend class ioas;
     enum class kind : unsigned char { none, type1, ioas };
 
-    dma_mapping(kind k, int fd, io::ioctl_hook hook, detail::type1_state* state, std::uint32_t ioas_id,
+    dma_mapping(kind k, int fd, io::ioctl_hook hook, std::shared_ptr<detail::type1_state> state, std::uint32_t ioas_id,
                 std::uint64_t iova, std::uint64_t size) noexcept
-        : fd_(fd), hook_(hook), state_(state), ioas_id_(ioas_id), iova_(iova), size_(size), kind_(k) {
-        if (k == kind::type1 && state_ != nullptr) ++state_->mappings;
+        : fd_(fd), hook_(hook), state_(std::move(state)), ioas_id_(ioas_id), iova_(iova), size_(size), kind_(k) {
+        if (k == kind::type1 && state_) ++state_->mappings;
     }
     void take(dma_mapping& o) noexcept {
         fd_ = o.fd_;
         hook_ = o.hook_;
-        state_ = o.state_;
+        state_ = std::move(o.state_);
         ioas_id_ = o.ioas_id_;
         iova_ = o.iova_;
         size_ = o.size_;
@@ -167,7 +180,7 @@ private:
 
     int fd_ = -1;  // borrowed: the container's or the iommufd's
     io::ioctl_hook hook_{};
-    detail::type1_state* state_ = nullptr;
+    std::shared_ptr<detail::type1_state> state_;  // type1: the container's live state
     std::uint32_t ioas_id_ = 0;
     std::uint64_t iova_ = 0;
     std::uint64_t size_ = 0;

@@ -20,6 +20,7 @@
 #include <fcntl.h>
 
 #include <cerrno>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -39,13 +40,13 @@ public:
     group(const group&) = delete;
     group& operator=(const group&) = delete;
     group(group&& o) noexcept
-        : hook_(o.hook_), number_(o.number_), container_(std::exchange(o.container_, nullptr)), fd_(std::move(o.fd_)) {}
+        : hook_(o.hook_), number_(o.number_), container_(std::move(o.container_)), fd_(std::move(o.fd_)) {}
     group& operator=(group&& o) noexcept {
         if (this != &o) {
             leave();
             hook_ = o.hook_;
             number_ = o.number_;
-            container_ = std::exchange(o.container_, nullptr);
+            container_ = std::move(o.container_);
             fd_ = std::move(o.fd_);
         }
         return *this;
@@ -114,7 +115,7 @@ public:
         auto req = wire::vfio::group_set_container(c.fd());
         if (!req) return std::move(req.error()).with("group", number_);
         if (auto r = io::submit(fd(), *req, hook_); !r) return r.error().with("group", number_);
-        container_ = c.state_.get();
+        container_ = c.state_;
         ++container_->groups;
         if (!c.iommu_set()) {
             auto v2 = c.has_extension(uapi::extension::type1v2_iommu);
@@ -171,19 +172,19 @@ private:
     // UNSET_CONTAINER whatever the state (the fd is about to close, or SET_CONTAINER is being undone), and the
     // container's bookkeeping follows: with its last group gone the kernel has dropped its IOMMU model and mappings.
     void leave() noexcept {
-        if (container_ == nullptr) return;
-        (void)io::submit(fd_.get(), wire::vfio::group_unset_container(), hook_);
+        if (!container_) return;
+        (void)io::submit(fd_.get(), wire::vfio::group_unset_container(), hook_);  // the group fd is ours: valid
         if (container_->groups > 0) --container_->groups;
         if (container_->groups == 0) {
             container_->iommu_set = false;
             container_->mappings = 0;
         }
-        container_ = nullptr;
+        container_.reset();
     }
 
     io::ioctl_hook hook_{};
     unsigned number_ = 0;
-    detail::type1_state* container_ = nullptr;  // the container's state while attached
+    std::shared_ptr<detail::type1_state> container_;  // the container's state while attached (shared: see type1_state)
     unique_fd fd_;  // last: the group node closes after UNSET_CONTAINER (the destructor body)
 };
 

@@ -1644,3 +1644,29 @@ TEST_CASE("objects: locate_device and group_blockers over a fake sysfs", "[objec
     CHECK(blockers[0].second == "e1000e");
     CHECK(group_blockers(13, t.root).empty());
 }
+
+TEST_CASE("objects: a group and a mapping that outlive their container use no freed state and no stale fd", "[objects]") {
+    // Declared in the wrong order (container after its group and mapping, so it goes first): the shared state
+    // outlives the container, the mapping reports the container closed instead of issuing UNMAP_DMA on a closed
+    // fd number, and the group still leaves on its own fd.
+    const int fds_before = open_fds();
+    {
+        fake_kernel k;
+        std::optional<group> g;
+        std::optional<dma_mapping> m;
+        std::optional<container> c = must(container::from_fd(new_eventfd(), k.hook()));
+        g = must(group::from_fd(new_eventfd(), 12, k.hook()));
+        must(g->attach(*c));
+        m = must(c->map(ram.data(), 0x100000, 0x1000));
+        c.reset();
+        auto r = m->unmap();
+        REQUIRE_FALSE(r.has_value());
+        CHECK(r.error().code == EBADF);
+        CHECK(r.error().ioctl == "VFIO_IOMMU_UNMAP_DMA");
+        CHECK(k.count(uv::iommu_unmap_dma) == 0);
+        CHECK_FALSE(m->mapped());
+        g.reset();
+        CHECK(k.count(uv::group_unset_container) == 1);
+    }
+    CHECK(open_fds() == fds_before);
+}
