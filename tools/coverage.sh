@@ -58,6 +58,10 @@ UNREACHABLE = {
     ('include/vfiopp/wire/caps.hpp', 'auto c = read_cap<Kind, wire::unknown_cap>(reply, offset, end);',
      'if (!c) return c.error();'):
         'read_cap<unknown_cap> needs only the 8-byte header, which walk_one has already checked to fit',
+    ('include/vfiopp/wire/iommufd.hpp', 'else',
+     'return detail::refuse(uapi::iommufd::hwpt_alloc.name, "data_type", EOPNOTSUPP, "unknown vendor data type");'):
+        'instantiated only for a type without wire::hwpt_data_traits, which the static_assert above rejects at compile '
+        'time (tests/compile_fail vendor_traits)',
 }
 
 def gcov_json(gcda):

@@ -566,3 +566,17 @@ TEST_CASE("device: PASID attach / replace / detach images (argsz 16 / 12) and a 
     REQUIRE(!none);
     CHECK(std::string(none.error().message).find("no PASID support") != std::string::npos);
 }
+
+TEST_CASE("hwpt: get_hw_info into raw bytes refuses a buffer whose length does not fit data_len", "[hwpt]") {
+    // data_len is a u32: a span of 4 GiB cannot be described. The span is never read (refused before anything).
+    std::span<std::byte> huge(reinterpret_cast<std::byte*>(alignof(std::max_align_t)), std::size_t{1} << 32);
+    auto r = vfiopp::wire::iommufd::get_hw_info(1, huge);
+    REQUIRE_FALSE(r.has_value());
+    CHECK(r.error().ioctl == "IOMMU_GET_HW_INFO");
+    CHECK(r.error().field == "data_len");
+    CHECK(r.error().code == EOVERFLOW);
+    alignas(8) std::array<std::byte, 64> small{};
+    auto ok = vfiopp::wire::iommufd::get_hw_info(1, std::span<std::byte>(small));
+    REQUIRE(ok.has_value());
+    CHECK(ok->header().data_len == 64);
+}
