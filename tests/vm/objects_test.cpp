@@ -148,7 +148,7 @@ TEST_CASE("vm: the VMM sequence runs on every backend and leaves nothing behind"
     }
 }
 
-TEST_CASE("vm: a failure injected at each ioctl of the VMM sequence leaves nothing behind") {
+TEST_CASE("vm: a failure injected at each ioctl of the VMM sequence leaves nothing behind", "[injection]") {
     auto edu = env_list("VFIOPP_EDU");
     REQUIRE(!edu.empty());
     for (backend b : backends()) {
