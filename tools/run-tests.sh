@@ -1,30 +1,33 @@
 #!/usr/bin/env bash
 # run-tests.sh - the test command: set-up included, on a fresh Debian 12 machine (as root).
 #  1. tools/setup-debian.sh installs every package and downloads the kernels and 7.3 headers into the cache;
-#  2. builds everything with Clang 19 and runs every test except the VM suites (they test the kernel, not the
+#  2. builds everything but the VM programs with Clang 19 and runs every test except the VM suites (they test the kernel, not the
 #     compiler: once is enough);
 #  3. builds everything with GCC 12 and runs every test, VM suites included (the first run builds the iommufd
 #     kernel into the cache, ~8 minutes on 2 cores; later runs reuse it);
 #  4. tools/coverage.sh: line coverage of include/vfiopp from the unit tests (gcovr), and every refusal site that no
-#     test reaches (a separate --coverage build of the two unit-test executables, about 2-3 minutes on 2 cores).
+#     test reaches (the GCC build's two unit-test executables are built with --coverage for it).
 # Ends with the coverage report. Exit status: non-zero if anything failed (a test, or an unreached refusal site).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 JOBS=${JOBS:-$(nproc)}
 bash tools/setup-debian.sh
 
-configure_build() {  # dir, compiler
-  cmake -S . -B "$1" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_COMPILER="$2" -DCMAKE_C_COMPILER="$3" >/dev/null
+configure_build() {  # dir, compiler, C compiler, extra cmake arguments
+  cmake -S . -B "$1" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_COMPILER="$2" -DCMAKE_C_COMPILER="$3" "${@:4}" >/dev/null
   cmake --build "$1" -j"$JOBS"
 }
 
 echo "==== Clang 19: build and test (all but the VM suites) ===="
-configure_build build/clang clang++-19 clang-19
+# The VM programs are not built here (VFIOPP_VM_TESTS=OFF): this pass runs no VM test.
+configure_build build/clang clang++-19 clang-19 -DVFIOPP_VM_TESTS=OFF
 (cd build/clang && ctest --output-on-failure -j"$JOBS" -LE vm)
 
 echo "==== GCC 12: build and test (everything, VM suites included) ===="
-configure_build build/gcc g++ gcc
+# VFIOPP_COVERAGE=ON instruments vfiopp_unit and vfiopp_wire_golden (-O0 --coverage) here, so that the coverage step
+# reuses this build instead of compiling the unit tests a third time.
+configure_build build/gcc g++ gcc -DVFIOPP_COVERAGE=ON
 (cd build/gcc && ctest --output-on-failure -j"$JOBS")
 
 echo "==== Coverage: include/vfiopp from the unit tests, refusal sites reached ===="
-JOBS=$JOBS bash tools/coverage.sh
+JOBS=$JOBS COVERAGE_BUILD=build/gcc bash tools/coverage.sh
