@@ -108,7 +108,7 @@ fi
 T2=$(now)
 
 # ---- build ----
-log "building bzImage with -j$JOBS in $O (about 7-8 minutes from scratch on 2 idle cores)"
+log "building bzImage with -j$JOBS in $O (about 9-10 minutes from scratch on 2 idle cores: 558 s measured for the 7.3 fragment with dma-buf export)"
 make -s -C "$SRC" O="$O" -j"$JOBS" bzImage >"$CFG/build.log" 2>&1 || { tail -n 40 "$CFG/build.log" >&2; die "kernel build failed (log above)"; }
 T3=$(now)
 
