@@ -4,6 +4,8 @@
 // path leaks an fd (counted in /proc/self/fd around each case).
 #include <vfiopp/fd_passing.hpp>
 
+#include "unit_support.hpp"
+
 #include <catch2/catch_test_macros.hpp>
 #include <catch2/generators/catch_generators.hpp>
 
@@ -26,17 +28,8 @@
 using namespace vfiopp;
 
 namespace {
+using unit_support::open_fds;
 
-/// Number of open fds of this process (the directory stream's own fd excluded).
-int open_fds() {
-    DIR* d = ::opendir("/proc/self/fd");
-    REQUIRE(d != nullptr);
-    int n = 0;
-    while (dirent* e = ::readdir(d))
-        if (e->d_name[0] != '.') ++n;
-    ::closedir(d);
-    return n - 1;
-}
 
 struct socket_pair {
     unique_fd a, b;

@@ -12,6 +12,8 @@
 #include <vfiopp/uapi/vfio.hpp>
 #include <vfiopp/unique_fd.hpp>
 
+#include "unit_support.hpp"
+
 #include <catch2/catch_test_macros.hpp>
 #include <fmt/format.h>
 
@@ -38,6 +40,10 @@ using ua::u64;
 
 // A caller-defined driver's types (the IOMMUFD_TEST mock's), made HWPT data through the open traits.
 namespace {
+using unit_support::new_eventfd;
+using unit_support::must;
+using unit_support::value_of;
+
 struct selftest_data {
     u32 iotlb;
     u32 pagetable_type;
@@ -140,24 +146,6 @@ struct fake_kernel {
     }
 };
 
-unique_fd new_eventfd() {
-    unique_fd f{::eventfd(0, EFD_CLOEXEC)};
-    REQUIRE(f);
-    return f;
-}
-template <typename T>
-T must(result<T> r) {
-    if (!r) FAIL("unexpected error: " << r.error());
-    return std::move(*r);
-}
-void must(result<void> r) {
-    if (!r) FAIL("unexpected error: " << r.error());
-}
-std::optional<u64> value_of(const error& e, std::string_view name) {
-    for (const auto& v : e.values)
-        if (v.name == name) return v.value;
-    return std::nullopt;
-}
 template <typename T>
 T pointed_as(const call& c) {
     T v{};

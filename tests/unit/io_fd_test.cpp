@@ -7,6 +7,8 @@
 #include <vfiopp/wire/iommufd.hpp>
 #include <vfiopp/wire/vfio.hpp>
 
+#include "unit_support.hpp"
+
 #include <catch2/catch_test_macros.hpp>
 
 #include <dirent.h>
@@ -23,19 +25,9 @@ using namespace vfiopp;
 using namespace vfiopp::uapi;
 
 namespace {
+using unit_support::open_fds;
+using unit_support::is_open;
 
-/// Number of open fds of this process (the directory stream's own fd excluded).
-int open_fds() {
-    DIR* d = ::opendir("/proc/self/fd");
-    REQUIRE(d != nullptr);
-    int n = 0;
-    while (dirent* e = ::readdir(d))
-        if (e->d_name[0] != '.') ++n;
-    ::closedir(d);
-    return n - 1;
-}
-
-bool is_open(int fd) { return ::fcntl(fd, F_GETFD) != -1; }
 
 }  // namespace
 

@@ -11,6 +11,8 @@
 #include <vfiopp/migration.hpp>
 #include <vfiopp/fmt_error.hpp>
 
+#include "unit_support.hpp"
+
 #include <catch2/catch_test_macros.hpp>
 #include <fmt/format.h>
 
@@ -41,17 +43,9 @@ using u32 = std::uint32_t;
 using u64 = std::uint64_t;
 
 namespace {
+using unit_support::open_fds;
+using unit_support::is_open;
 
-int open_fds() {
-    DIR* d = ::opendir("/proc/self/fd");
-    REQUIRE(d != nullptr);
-    int n = 0;
-    while (dirent* e = ::readdir(d))
-        if (e->d_name[0] != '.') ++n;
-    ::closedir(d);
-    return n - 1;
-}
-bool is_open(int fd) { return ::fcntl(fd, F_GETFD) != -1; }
 
 constexpr std::array<st, 8> all_states{st::error,       st::stop,     st::running,     st::stop_copy,
                                        st::resuming,    st::running_p2p, st::pre_copy, st::pre_copy_p2p};

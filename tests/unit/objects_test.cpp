@@ -21,6 +21,8 @@
 #include <vfiopp/uapi/vfio.hpp>
 #include <vfiopp/unique_fd.hpp>
 
+#include "unit_support.hpp"
+
 #include <catch2/catch_test_macros.hpp>
 #include <catch2/matchers/catch_matchers_string.hpp>
 #include <fmt/format.h>
@@ -61,23 +63,16 @@ using ua::u32;
 using ua::u64;
 
 namespace {
+using unit_support::open_fds;
+using unit_support::is_open;
+using unit_support::new_eventfd;
+using unit_support::must;
+using unit_support::value_of;
+
 
 // ---------------------------------------------------------------------------------------------------------------
 // Process state probes
 // ---------------------------------------------------------------------------------------------------------------
-
-/// Number of open fds of this process (the directory stream's own fd excluded).
-int open_fds() {
-    DIR* d = ::opendir("/proc/self/fd");
-    REQUIRE(d != nullptr);
-    int n = 0;
-    while (dirent* e = ::readdir(d))
-        if (e->d_name[0] != '.') ++n;
-    ::closedir(d);
-    return n - 1;
-}
-
-bool is_open(int fd) { return ::fcntl(fd, F_GETFD) != -1; }
 
 /// What fd is, as /proc/self/fd shows it ("anon_inode:[eventfd]", "/memfd:bar (deleted)").
 std::string fd_target(int fd) {
@@ -104,28 +99,6 @@ int maps_lines() {
 /// Whether the page at p is mapped in this process (msync fails with ENOMEM on an unmapped range).
 bool page_mapped(const volatile std::byte* p) {
     return ::msync(const_cast<std::byte*>(p), 4096, MS_ASYNC) == 0;
-}
-
-unique_fd new_eventfd() {
-    unique_fd f{::eventfd(0, EFD_CLOEXEC)};
-    REQUIRE(f);
-    return f;
-}
-
-template <typename T>
-T must(result<T> r) {
-    if (!r) FAIL("unexpected error: " << r.error());
-    return std::move(*r);
-}
-void must(result<void> r) {
-    if (!r) FAIL("unexpected error: " << r.error());
-}
-
-/// The value an error carries under name, if any.
-std::optional<u64> value_of(const error& e, std::string_view name) {
-    for (const auto& v : e.values)
-        if (v.name == name) return v.value;
-    return std::nullopt;
 }
 
 // ---------------------------------------------------------------------------------------------------------------

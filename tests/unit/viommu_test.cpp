@@ -12,6 +12,8 @@
 #include <vfiopp/iommufd.hpp>
 #include <vfiopp/viommu.hpp>
 
+#include "unit_support.hpp"
+
 #include <catch2/catch_test_macros.hpp>
 #include <catch2/matchers/catch_matchers_string.hpp>
 #include <fmt/format.h>
@@ -40,22 +42,10 @@ using ua::u32;
 using ua::u64;
 
 namespace {
+using unit_support::is_open;
+using unit_support::must;
+using unit_support::value_of;
 
-bool is_open(int fd) { return ::fcntl(fd, F_GETFD) != -1; }
-
-template <typename T>
-T must(result<T> r) {
-    if (!r) FAIL("unexpected error: " << r.error());
-    return std::move(*r);
-}
-void must(result<void> r) {
-    if (!r) FAIL("unexpected error: " << r.error());
-}
-std::optional<u64> value_of(const error& e, std::string_view name) {
-    for (const auto& v : e.values)
-        if (v.name == name) return v.value;
-    return std::nullopt;
-}
 
 // ---- the fake kernel ----
 struct fake_kernel {
