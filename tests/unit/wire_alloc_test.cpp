@@ -52,14 +52,20 @@ TEST_CASE("building every request kind allocates nothing", "[wire][alloc]") {
         wv::pci_hot_reset_request<4> j;
         auto j1 = wv::pci_hot_reset_groups(j, std::span<const int>(fds));
         auto k = wv::iommu_map_dma(0x1000, 0x1000, 0x1000, map_dma_flag::read);
-        auto l = wire::nesting_op<abi::seed>(wire::bind_pgtbl{});
-        auto m = wire::nesting_op<abi::v7>(wire::cache_invalidate{});
+        iommu_gpasid_bind_data bd{};
+        bd.format = iommu_pasid_format::intel_vtd;
+        bd.hpasid = 5;
+        iommu_cache_invalidate_info ci{};
+        ci.cache = iommu_cache_inv_type::iotlb;
+        auto l = wire::nesting_op<abi::seed>(wire::bind_pgtbl{bd});
+        auto m = wire::nesting_op<abi::v7>(wire::cache_invalidate{ci});
+        auto m2 = wire::nesting_op<abi::v7>(wire::cache_invalidate{});  // refused (no cache): no heap either
         auto n = wire::iommufd::hwpt_alloc(1, 2, {}, s1);
         auto o = wire::iommufd::hwpt_invalidate(3, inv);
         auto p = wire::prep<vfio::check_extension>(1u);
         auto overflow = wv::set_irqs_eventfds<wv::irq_trigger>(c, pci_irq_index::msix, 0xffffffffu, std::span<const int>(fds));
         total = a.size() + b.size() + c.size() + d.size() + e.size() + f.size() + g.size() + h.size() + i.size() +
-                j.size() + k->size() + l.size() + m.size() + n->size() + o->size() + p.value() + c1.has_value() +
+                j.size() + k->size() + l->size() + m->size() + !m2.has_value() + n->size() + o->size() + p.value() + c1.has_value() +
                 d1.has_value() + j1.has_value() + overflow.has_value();
     }
     std::size_t after = allocations.load();

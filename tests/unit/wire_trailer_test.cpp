@@ -126,19 +126,21 @@ TEST_CASE("MAP_DMA refuses empty and wrapping ranges", "[wire][dma]") {
 TEST_CASE("NESTING_OP: op follows the alternative; seed op field at 8 and data at 12, v7 op in flags and data at 8",
           "[wire][nesting]") {
     iommu_cache_invalidate_info inv{};  // argsz and version left 0: the builder derives them
-    auto v7 = wire::nesting_op<abi::v7>(wire::cache_invalidate{inv});
+    inv.cache = iommu_cache_inv_type::iotlb;
+    auto v7 = wire::nesting_op<abi::v7>(wire::cache_invalidate{inv}).value();
     CHECK(v7.size() == 8 + sizeof inv);
     CHECK(at<u32>(v7, 4) == 2);
     CHECK(at<u32>(v7, 8) == sizeof inv);  // the payload's own argsz, at data[0]
     CHECK(at<u32>(v7, 12) == 1);          // and its version
-    auto seed = wire::nesting_op<abi::seed>(wire::cache_invalidate{inv});
+    auto seed = wire::nesting_op<abi::seed>(wire::cache_invalidate{inv}).value();
     CHECK(seed.size() == 12 + sizeof inv);
     CHECK(at<u32>(seed, 4) == 0);
     CHECK(at<u32>(seed, 8) == 2);
     CHECK(at<u32>(seed, 12) == sizeof inv);
     iommu_gpasid_bind_data bind{};
+    bind.format = iommu_pasid_format::intel_vtd;
     bind.hpasid = 0x55;
-    auto u = wire::nesting_op<abi::v7>(wire::unbind_pgtbl{bind});
+    auto u = wire::nesting_op<abi::v7>(wire::unbind_pgtbl{bind}).value();
     CHECK(u.size() == 80);
     CHECK(at<u32>(u, 4) == 1);
     CHECK(at<u64>(u, 8 + 32) == 0x55);

@@ -529,14 +529,14 @@ void test_type1(const std::vector<std::string>& edu, const std::vector<std::stri
     inv.cache = uapi::iommu_cache_inv_type::iotlb;
     inv.granularity = uapi::iommu_inv_granularity::domain;
     {
-        auto req = wire::nesting_op<uapi::abi::seed>(wire::cache_invalidate{inv});
+        auto req = wire::nesting_op<uapi::abi::seed>(wire::cache_invalidate{inv}).value();
         auto r = issue(cfd, req);
         check(kernel_refused(r, ENOTTY, "VFIO_IOMMU_NESTING_OP") && req.size() == 12 + sizeof inv &&
                   req.header().op == uapi::seed::nesting_op::cache_invld && req.ioctl.code == 0x3b7b,
               "[proposal] seed VFIO_IOMMU_NESTING_OP CACHE_INVLD (0x3b7b, argsz {}): {}", req.size(), text(r));
     }
     {
-        auto req = wire::nesting_op<uapi::abi::v7>(wire::cache_invalidate{inv});
+        auto req = wire::nesting_op<uapi::abi::v7>(wire::cache_invalidate{inv}).value();
         auto r = issue(cfd, req);
         check(kernel_refused(r, ENOTTY, "VFIO_IOMMU_NESTING_OP") && req.size() == 8 + sizeof inv &&
                   req.header().flags == 2 && req.ioctl.code == 0x3b77,

@@ -2,8 +2,8 @@
 // VFIO_IOMMU_NESTING_OP, in both ABI revisions (uapi/vfio_nesting.hpp), selected by an ABI tag type.
 //
 //   auto pasid = wire::pasid_alloc<abi::v7>({1, 1000});              // submit() yields the PASID (v7)
-//   auto bind  = wire::nesting_op<abi::v7>(wire::bind_pgtbl{data});  // op = BIND_PGTBL, argsz = 8 + 72
-//   auto inv   = wire::nesting_op<abi::seed>(wire::cache_invalidate{info});   // op field, data at 12
+//   auto bind  = wire::nesting_op<abi::v7>(wire::bind_pgtbl{data}).value();  // op = BIND_PGTBL, argsz = 8 + 72
+//   auto inv   = wire::nesting_op<abi::seed>(wire::cache_invalidate{info});  // result: refused payloads say why
 //
 // The NESTING_OP trailer is a std::variant of the three payloads; the op, the header's argsz and the payload's own
 // argsz and version follow from the alternative. Inline storage is sized for the largest alternative: no heap.
@@ -13,6 +13,7 @@
 #include <vfiopp/error.hpp>
 #include <vfiopp/uapi/iommu.hpp>
 #include <vfiopp/uapi/vfio_nesting.hpp>
+#include <vfiopp/wire/nesting_rules.hpp>
 #include <vfiopp/wire/detail/trailer.hpp>
 #include <vfiopp/wire/request.hpp>
 
@@ -62,24 +63,44 @@ using nesting_op_request =
 
 /// VFIO_IOMMU_NESTING_OP for revision Abi (abi::seed: op field, data at 12; abi::v7: op in flags, data at 8);
 /// op, argsz (header + the payload struct) and the payload's own argsz and version follow from the alternative.
-///   auto req = wire::nesting_op<abi::v7>(wire::cache_invalidate{info});
+/// Refused before the ioctl (EINVAL, naming the payload field) is every payload the 2020 kernel would reject
+/// (wire/nesting_rules.hpp), because v7 discards the error of UNBIND_PGTBL and CACHE_INVLD and returns 0:
+///   - cache_invalidate: cache bits beyond IOTLB/DEV_IOTLB/PASID or none at all; granularity beyond addr; the
+///     combinations the kernel refuses (DEV_IOTLB at domain, PASID-cache at addr granularity); undefined
+///     addr_info/pasid_info flags; non-zero padding;
+///   - bind_pgtbl / unbind_pgtbl: a format other than Intel VT-d, flags beyond GPASID_VAL, VT-d flags beyond
+///     IOMMU_SVA_VTD_GPASID_LAST, a host PASID outside (0, 2^20), non-zero padding.
+///   auto req = wire::nesting_op<abi::v7>(wire::cache_invalidate{info}).value();
 template <typename Abi>
-[[nodiscard]] nesting_op_request<Abi> nesting_op(const nesting_payload& payload) {
+[[nodiscard]] result<nesting_op_request<Abi>> nesting_op(const nesting_payload& payload) {
     using T = uapi::abi_traits<Abi>;
+    constexpr std::string_view name = T::nesting_op.name;
     nesting_op_request<Abi> r;
-    std::visit(
-        [&](const auto& alt) {
+    result<void> st = std::visit(
+        [&](const auto& alt) -> result<void> {
+            using Alt = std::remove_cvref_t<decltype(alt)>;
             typename T::nesting_op_type h{};
-            T::set_op(h, detail::op_of_alternative<Abi, std::remove_cvref_t<decltype(alt)>>());
+            T::set_op(h, detail::op_of_alternative<Abi, Alt>());
             // The 5.10 payloads carry their own argsz and version (the kernel's iommu_uapi_* checks them): both
             // follow from the payload type, like the header's argsz and op.
             auto data = alt.data;
             data.argsz = sizeof data;
             data.version = 1;  // IOMMU_GPASID_BIND_VERSION_1 == IOMMU_CACHE_INVALIDATE_INFO_VERSION_1 == 1
-            auto st = detail::put_with_trailer(r, h, &data, sizeof data, "data");
-            (void)st;  // cannot fail: the storage is sized for the largest alternative
+            rules::verdict v;
+            if constexpr (std::is_same_v<Alt, cache_invalidate>) {
+                v = rules::check_cache_invalidate_content(data);
+                if (v.accepted() && !data.cache.any())  // the kernel lets it through as a no-op; say so instead
+                    return detail::refuse(name, "data.cache", EINVAL, "no cache to invalidate");
+            } else {
+                // the VT-d driver's checks for unbind too: the generic layer lets format 0 through, and v7 would
+                // then drop the unbind's error
+                v = rules::check_bind_content(data, true);
+            }
+            if (!v.accepted()) return v.as_error(name);
+            return detail::put_with_trailer(r, h, &data, sizeof data, "data");  // cannot fail: sized for the largest
         },
         payload);
+    if (!st) return st.error();
     return r;
 }
 

@@ -796,15 +796,15 @@ iommu_cache_invalidate_info inv_domain() {
 template <typename Abi>
 void nesting_op_cases(const char* abi_tag, int abi) {
     const std::string v = std::string("wire::nesting_op<abi::") + abi_tag + ">";
-    GOLDEN_COMPARE(v + "(bind_pgtbl)", image(wire::nesting_op<Abi>(wire::bind_pgtbl{bind_data()})),
+    GOLDEN_COMPARE(v + "(bind_pgtbl)", image(wire::nesting_op<Abi>(wire::bind_pgtbl{bind_data()}).value()),
                    c_image([abi](void* b) { return golden_nesting_bind(b, abi, 0, 0x12345000, 0x42, 0x7, 48, 0x00070406, 0x6); }));
-    GOLDEN_COMPARE(v + "(unbind_pgtbl)", image(wire::nesting_op<Abi>(wire::unbind_pgtbl{bind_data()})),
+    GOLDEN_COMPARE(v + "(unbind_pgtbl)", image(wire::nesting_op<Abi>(wire::unbind_pgtbl{bind_data()}).value()),
                    c_image([abi](void* b) { return golden_nesting_bind(b, abi, 1, 0x12345000, 0x42, 0x7, 48, 0x00070406, 0x6); }));
-    GOLDEN_COMPARE(v + "(cache_invalidate)", image(wire::nesting_op<Abi>(wire::cache_invalidate{inv_addr()})),
+    GOLDEN_COMPARE(v + "(cache_invalidate)", image(wire::nesting_op<Abi>(wire::cache_invalidate{inv_addr()}).value()),
                    c_image([abi](void* b) { return golden_nesting_inv_addr(b, abi, 0x42, 0x7f0000200000, 4096, 16); }));
-    GOLDEN_COMPARE(v + "(cache_invalidate)", image(wire::nesting_op<Abi>(wire::cache_invalidate{inv_pasid()})),
+    GOLDEN_COMPARE(v + "(cache_invalidate)", image(wire::nesting_op<Abi>(wire::cache_invalidate{inv_pasid()}).value()),
                    c_image([abi](void* b) { return golden_nesting_inv_pasid(b, abi, 0x42); }));
-    GOLDEN_COMPARE(v + "(cache_invalidate)", image(wire::nesting_op<Abi>(wire::cache_invalidate{inv_domain()})),
+    GOLDEN_COMPARE(v + "(cache_invalidate)", image(wire::nesting_op<Abi>(wire::cache_invalidate{inv_domain()}).value()),
                    c_image([abi](void* b) { return golden_nesting_inv_domain(b, abi); }));
 }
 }  // namespace
