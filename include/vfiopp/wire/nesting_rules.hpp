@@ -213,6 +213,14 @@ public:
         held_.erase(first, last);
         return n;
     }
+    /// Records a PASID allocated elsewhere (by a kernel); false when it was held already or the quota is used.
+    ///   t.adopt(static_cast<u32>(ioctl_return_value));
+    bool adopt(u32 pasid) {
+        auto it = std::lower_bound(held_.begin(), held_.end(), pasid);
+        if ((it != held_.end() && *it == pasid) || held_.size() >= quota_) return false;
+        held_.insert(it, pasid);
+        return true;
+    }
     /// Whether pasid is held: `if (t.holds(5)) ...`
     [[nodiscard]] bool holds(u32 pasid) const { return std::binary_search(held_.begin(), held_.end(), pasid); }
     /// How many PASIDs are held: `t.size() <= t.quota()`.
