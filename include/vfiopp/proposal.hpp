@@ -258,8 +258,6 @@ public:
     virtual ~port() = default;
     /// The device's ID in the iommufd.
     [[nodiscard]] virtual std::uint32_t dev_id() const noexcept = 0;
-    /// The page table the RID is attached to now (to restore it afterwards).
-    [[nodiscard]] virtual std::uint32_t rid_pt() const noexcept = 0;
     /// Whether the kernel and device take PASID attaches.
     [[nodiscard]] virtual result<bool> has_pasid() const = 0;
     /// Moves the RID onto pt_id (replace, no window of blocked DMA).
@@ -275,7 +273,6 @@ class device_port final : public port {
 public:
     explicit device_port(device& d) noexcept : dev_(&d) {}
     [[nodiscard]] std::uint32_t dev_id() const noexcept override { return dev_->dev_id(); }
-    [[nodiscard]] std::uint32_t rid_pt() const noexcept override { return dev_->pt_id(); }
     [[nodiscard]] result<bool> has_pasid() const override { return dev_->has_pasid_forms(); }
     [[nodiscard]] result<void> replace_rid(std::uint32_t pt_id) override {
         if (auto r = dev_->replace(pt_id); !r) return r.error();
@@ -357,7 +354,8 @@ template <typename Translation = vtd_translation>
 class iommufd_backend final : public vsva {
 public:
     /// Allocates the stage-2 parent (IOMMU_HWPT_ALLOC NEST_PARENT over the IOAS ioas_id, PASID-compatible when the
-    /// port takes PASIDs) and moves the RID onto it. quota: the PASID table's (1000, as v7's default).
+    /// port takes PASIDs) and moves the RID onto it (the device must be attached, e.g. to that IOAS); when the
+    /// backend goes, the RID goes back to the IOAS. quota: the PASID table's (1000, as v7's default).
     [[nodiscard]] static result<std::unique_ptr<iommufd_backend>> create(const iommufd& ctx, port& p,
                                                                          std::uint32_t ioas_id,
                                                                          std::uint32_t quota = rules::default_pasid_quota) {
@@ -368,23 +366,21 @@ public:
         auto parent = hwpt::alloc(ctx, p.dev_id(), ioas_id, flags);
         if (!parent) return parent.error();
         std::unique_ptr<iommufd_backend> b{new iommufd_backend(ctx, p, std::move(*parent), *pasid, quota)};
-        b->original_rid_ = p.rid_pt();
-        if (auto r = p.replace_rid(b->parent_.id()); !r) {
-            b->original_rid_ = 0;  // not moved: nothing to restore
-            return r.error();
-        }
+        if (auto r = p.replace_rid(b->parent_.id()); !r) return r.error();  // not moved: nothing to restore
+        b->ioas_id_ = ioas_id;
         return b;
     }
     iommufd_backend(const iommufd_backend&) = delete;
     iommufd_backend& operator=(const iommufd_backend&) = delete;
-    /// Unbinds and destroys the nested HWPTs, moves the RID back where it was, destroys the parent.
+    /// Unbinds and destroys the nested HWPTs, moves the RID back to the IOAS, destroys the parent.
     ~iommufd_backend() override {
         while (!bound_.empty()) {
             gpasid_bind b{};
             b.hpasid = bound_.back().pasid;
             if (!unbind(b)) bound_.pop_back();  // a failed detach: drop it (the HWPT's destructor still tries)
         }
-        if (original_rid_ != 0) (void)port_->replace_rid(original_rid_);
+        // back to the IOAS, not to the HWPT the RID had: the kernel destroys an automatic HWPT its last device left
+        if (ioas_id_ != 0) (void)port_->replace_rid(ioas_id_);
     }
 
     /// The stage-2 parent's HWPT ID.
@@ -513,7 +509,7 @@ private:
     port* port_;
     rules::pasid_table table_;
     bool pasid_mode_;
-    std::uint32_t original_rid_ = 0;
+    std::uint32_t ioas_id_ = 0;  // set once the RID is on the parent
     // declared after the parent: the nested HWPTs are destroyed first
     hwpt parent_;
     std::vector<binding> bound_;
