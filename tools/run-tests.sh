@@ -6,7 +6,7 @@
 #  3. builds everything with GCC 12 and runs every test, VM suites included (the first run builds the iommufd
 #     kernel into the cache, ~9-10 minutes on 2 cores; later runs reuse it);
 #  4. tools/coverage.sh: line coverage of include/vfiopp from the unit tests (gcovr), and every refusal site that no
-#     test reaches (the GCC build's two unit-test executables are built with --coverage for it).
+#     test reaches (the GCC build's three unit-test executables are built with --coverage for it).
 # Ends with the coverage report. Exit status: non-zero if anything failed (a test, or an unreached refusal site).
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -7,6 +7,8 @@
 #                                                configured
 #   fmt_component                                find_package(vfiopp CONFIG REQUIRED COMPONENTS fmt)
 #   fmt_component_missing                        the same with {fmt} hidden: must fail
+#   uring_component, uring_add_subdirectory,     tests/package/uring_consumer (vfiopp::uring: liburing, threads)
+#   uring_pkg_config                             found with COMPONENTS uring, add_subdirectory or vfiopp-uring.pc
 #   NAME_component_unknown                       find_package(vfiopp CONFIG REQUIRED COMPONENTS NAME), nothing
 #                                                hidden, for a NAME vfiopp has no component for: must fail, and the
 #                                                install must have no target vfiopp::NAME and no vfiopp-NAME.pc
@@ -16,6 +18,7 @@ mode=$1 src=$2 work=$3 cxx=$4
 rm -rf "$work" && mkdir -p "$work"
 consumer=$src/tests/package/consumer
 core_consumer=$src/tests/package/core_consumer
+uring_consumer=$src/tests/package/uring_consumer
 
 # step LOG COMMAND... - runs COMMAND with its output in WORK_DIR/LOG; on failure prints the log and stops.
 step() {
@@ -100,6 +103,24 @@ case $mode in
       -DCMAKE_PREFIX_PATH="$work/prefix" -DVFIOPP_CONSUMER_COMPONENTS="${mode%_component}"
     step consumer-build.log cmake --build "$work/consumer"
     "$work/consumer/consumer" ;;
+  uring_component)
+    install_vfiopp
+    step consumer-configure.log cmake -S "$uring_consumer" -B "$work/consumer" -DCMAKE_CXX_COMPILER="$cxx" \
+      -DCMAKE_PREFIX_PATH="$work/prefix"
+    step consumer-build.log cmake --build "$work/consumer"
+    "$work/consumer/uring_consumer" ;;
+  uring_add_subdirectory)
+    step consumer-configure.log cmake -S "$uring_consumer" -B "$work/consumer" -DCMAKE_CXX_COMPILER="$cxx" \
+      -DVFIOPP_SOURCE_DIR="$src" -DVFIOPP_BUILD_TESTS=OFF -DVFIOPP_BUILD_EXAMPLES=OFF
+    step consumer-build.log cmake --build "$work/consumer"
+    "$work/consumer/uring_consumer" ;;
+  uring_pkg_config)
+    install_vfiopp
+    flags=$(PKG_CONFIG_PATH="$work/prefix/share/pkgconfig" pkg-config --cflags --libs vfiopp-uring)
+    # shellcheck disable=SC2086
+    step consumer-build.log "$cxx" -std=c++20 "$uring_consumer/main.cpp" -o "$work/uring-consumer-pc" $flags
+    "$work/uring-consumer-pc" ;;
+
   fmt_component_missing | *_component_unknown)
     install_vfiopp
     if [[ $mode == *_component_missing ]]; then
