@@ -4,7 +4,7 @@
 // Invariants (abort on violation):
 //   - the model never reads past the image and answers 0 or one of the kernel's errnos, with a field on refusal;
 //   - a payload decoded from the image and given to the builder either is refused (EINVAL, naming a data. field)
-//     or yields an image the model accepts, in every kernel state that has the op's feature;
+//     or yields an image the model accepts (in the default kernel state: a v7 nesting container on VT-d);
 //   - a PASID range taken from the image, built, passes the model; the PASID table never exceeds its quota.
 #include <vfiopp/wire/nesting.hpp>
 #include <vfiopp/wire/nesting_rules.hpp>

@@ -92,8 +92,9 @@ template <typename Abi>
                 if (v.accepted() && !data.cache.any())  // the kernel lets it through as a no-op; say so instead
                     return detail::refuse(name, "data.cache", EINVAL, "no cache to invalidate");
             } else {
-                // the VT-d driver's checks for unbind too: the generic layer lets format 0 through, and v7 would
-                // then drop the unbind's error
+                // The VT-d driver's bind checks for unbind too, stricter than the 2020 kernel (its unbind reads
+                // only hpasid past the generic checks): a payload that could not have bound (format 0, undefined
+                // VT-d flags, a host PASID outside (0, 2^20)) is a caller's mistake that v7 would answer with 0.
                 v = rules::check_bind_content(data, true);
             }
             if (!v.accepted()) return v.as_error(name);
