@@ -5,6 +5,7 @@
 // reopened after being closed in RESUMING). The Debian 6.1 guest has no mtty: there VFIOPP_MTTY must be empty.
 #include "objects_support.hpp"
 
+#include <vfiopp/io/uring.hpp>
 #include <vfiopp/migration.hpp>
 
 #include <array>
@@ -283,6 +284,85 @@ TEST_CASE("vm: migration DMA logging on mtty (START, REPORT, STOP)", "[migration
         REQUIRE(!r);
         CHECK(r.error().field == "ranges");
         CHECK(count.calls == 5);
+    }
+    CHECK(measure() == before);
+}
+
+
+// The migration stream through io_uring (issue 12): the source's data_fd is read and the target's data_fd written
+// by IORING_OP_READ / IORING_OP_WRITE on one ring, chunk by chunk, until the source's end of stream; the target
+// then holds the source's ports.
+TEST_CASE("vm: uring: an mtty migration streamed through the ring, source data_fd to target data_fd",
+          "[migration][uring]") {
+    auto mtty = env_list("VFIOPP_MTTY");
+    if (env_list("VFIOPP_EDU_CDEVS").empty()) {
+        CHECK(mtty.empty());  // the Debian 6.1 guest: no mtty, no migration driver
+        return;
+    }
+    REQUIRE(mtty.size() >= 2);
+    footprint before = measure();
+    {
+        auto space = dma_space::open(backend::iommufd);
+        REQUIRE_OK(space);
+        auto src_dev = space->open_device(mtty[0]);
+        REQUIRE_OK(src_dev);
+        auto dst_dev = space->open_device(mtty[1]);
+        REQUIRE_OK(dst_dev);
+        auto src = migration::open(*src_dev);
+        REQUIRE_OK(src);
+        auto dst = migration::open(*dst_dev);
+        REQUIRE_OK(dst);
+        back_to_running g_src{*src_dev, *src}, g_dst{*dst_dev, *dst};
+        const std::array<std::string, 2> tx{"ring", "ok"};
+        REQUIRE_OK(program(*src_dev, 0, 0x03, 0x3c, tx[0]));
+        REQUIRE_OK(program(*src_dev, 1, 0x1b, 0xc3, tx[1]));
+        REQUIRE_OK(program(*dst_dev, 0, 0x07, 0x11, "x"));
+        REQUIRE_OK(program(*dst_dev, 1, 0x0f, 0x22, "y"));
+        REQUIRE_OK(src->move_to(st::stop_copy));
+        REQUIRE_OK(dst->move_to(st::resuming));
+        const int in = src->data_fd(), out = dst->data_fd();
+        REQUIRE(in >= 0);
+        REQUIRE(out >= 0);
+
+        auto ring = io::uring::create(4, 0);  // reads and writes only: no worker thread
+        REQUIRE_OK(ring);
+        // small chunks, so that the stream takes several reads and writes
+        std::array<std::byte, 32> chunk{};
+        std::uint64_t streamed = 0, reads = 0;
+        for (std::uint64_t tag = 1;; tag += 2) {
+            REQUIRE_OK(ring->read(tag, in, chunk, io::uring::current_position));
+            std::uint64_t n = 0;
+            auto w = ring->wait([&](io::completion&& c) {
+                CHECK(c.tag == tag);
+                CHECK(c.op == io::uring_op::read);
+                if (c.value) n = *c.value;
+                else FAIL_CHECK(c.value.error());
+            });
+            REQUIRE_OK(w);
+            ++reads;
+            if (n == 0) break;  // the end of the device state
+            REQUIRE_OK(ring->write(tag + 1, out, std::span<const std::byte>(chunk.data(), n), io::uring::current_position));
+            std::uint64_t written = 0;
+            REQUIRE_OK(ring->wait([&](io::completion&& c) {
+                CHECK(c.op == io::uring_op::write);
+                if (c.value) written = *c.value;
+                else FAIL_CHECK(c.value.error());
+            }));
+            REQUIRE(written == n);
+            streamed += n;
+        }
+        CHECK(streamed == 96);  // mtty_data header (24) + two serial_port (36 each)
+        CHECK(reads == 4);      // 32 + 32 + 32, then the end
+        REQUIRE_OK(dst->move_to(st::stop));  // mtty loads the state here
+        REQUIRE_OK(dst->move_to(st::running));
+        REQUIRE_OK(src->move_to(st::running));
+        const std::array<port_state, 2> expect{port_state{0x03, 0x3c, tx[0]}, port_state{0x1b, 0xc3, tx[1]}};
+        for (unsigned p = 0; p < 2; ++p) {
+            auto got = read_port(*dst_dev, p, tx[p].size());
+            REQUIRE_OK(got);
+            INFO("port " << p);
+            CHECK(*got == expect[p]);
+        }
     }
     CHECK(measure() == before);
 }
