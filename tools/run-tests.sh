@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # run-tests.sh - the test command: set-up included, on a fresh Debian 12 machine (as root).
 #  1. tools/setup-debian.sh installs every package and downloads the kernels and 7.3 headers into the cache;
-#  2. builds everything but the VM programs with Clang 19 and runs every test except the VM suites (they test the kernel, not the
-#     compiler: once is enough);
+#  2. builds everything but the VM programs and the tools with Clang 19 and runs every test except the VM suites (they
+#     test the kernel, not the compiler: once is enough) and the package consumers (once, in the GCC pass);
 #  3. builds everything with GCC 12 and runs every test, VM suites included (the first run builds the iommufd
 #     kernel into the cache, ~9-10 minutes on 2 cores; later runs reuse it);
 #  4. tools/coverage.sh: line coverage of include/vfiopp from the unit tests (gcovr), and every refusal site that no
@@ -18,10 +18,13 @@ configure_build() {  # dir, compiler, C compiler, extra cmake arguments
   cmake --build "$1" -j"$JOBS"
 }
 
-echo "==== Clang 19: build and test (all but the VM suites) ===="
-# The VM programs are not built here (VFIOPP_VM_TESTS=OFF): this pass runs no VM test.
-configure_build build/clang clang++-19 clang-19 -DVFIOPP_VM_TESTS=OFF
-(cd build/clang && ctest --output-on-failure -j"$JOBS" -LE vm)
+echo "==== Clang 19: build and test (all but the VM suites, the tools and the package consumers) ===="
+# Neither the VM programs (VFIOPP_VM_TESTS=OFF) nor the command-line tools (VFIOPP_BUILD_EXAMPLES=OFF; about 1.5
+# minutes of compiling, and their tests run in the VM) are built here, and the package consumers (which install and
+# build vfiopp four ways, label package) run once, in the GCC pass: this pass is for the library and its unit tests
+# under a second compiler.
+configure_build build/clang clang++-19 clang-19 -DVFIOPP_VM_TESTS=OFF -DVFIOPP_BUILD_EXAMPLES=OFF
+(cd build/clang && ctest --output-on-failure -j"$JOBS" -LE "vm|package")
 
 echo "==== GCC 12: build and test (everything, VM suites included) ===="
 # VFIOPP_COVERAGE=ON instruments vfiopp_unit and vfiopp_wire_golden (-O0 --coverage) here, so that the coverage step
