@@ -194,7 +194,10 @@ std::string human(std::uint64_t v) {
 std::string page_sizes(std::uint64_t bitmap) {
     std::string s;
     for (unsigned b = 0; b < 64; ++b)
-        if (bitmap & (1ull << b)) s += (s.empty() ? "" : " ") + human(1ull << b);
+        if (bitmap & (1ull << b)) {
+            if (!s.empty()) s += ' ';  // not `" " + human(...)`: GCC 12 -O3 reports a false -Wrestrict on that
+            s += human(1ull << b);
+        }
     return s.empty() ? "none" : s;
 }
 std::string region_name(bool pci, std::uint32_t i) {
