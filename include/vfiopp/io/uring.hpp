@@ -188,6 +188,8 @@ struct uring_slot {
 struct uring_core {
     // user_data of the internal IORING_OP_ASYNC_CANCEL requests; slot ids start at 1.
     static constexpr std::uint64_t cancel_data = 0;
+    // How long a worker looks for the next ioctl, and wait() for an offloaded ioctl's completion, before sleeping.
+    static constexpr std::chrono::microseconds offload_spin{50};
 
     io_uring ring{};
     bool ring_ready = false;
@@ -198,6 +200,7 @@ struct uring_core {
     std::deque<io::completion> ready;     // completions made here (cancelled before being sent), not delivered yet
     std::size_t sent = 0;                 // slots sent whose completion is not reaped: at most depth
     std::size_t cancels = 0;              // internal cancel requests placed whose CQE is not reaped
+    std::size_t offloaded = 0;            // ioctls handed to the workers whose completion is not reaped
 
     std::mutex mutex;                     // guards jobs
     std::condition_variable wake;
@@ -236,6 +239,14 @@ struct uring_core {
             uring_job* j;
             {
                 std::unique_lock lock(c->mutex);
+                // A VMM that offloads one ioctl after another would otherwise pay a sleep and a wake-up (an IPI to
+                // an idle CPU) per ioctl: look again for a short while before sleeping.
+                const auto until = std::chrono::steady_clock::now() + uring_core::offload_spin;
+                while (!c->stop.load() && c->jobs.empty() && std::chrono::steady_clock::now() < until) {
+                    lock.unlock();
+                    std::this_thread::yield();
+                    lock.lock();
+                }
                 c->wake.wait(lock, [c] { return c->stop.load() || !c->jobs.empty(); });
                 if (c->stop.load()) return;  // jobs not started are dropped: the destructor frees them
                 j = c->jobs.front();
@@ -474,6 +485,7 @@ public:
             c.ready.push_back(cancelled(s->second));
             c.slots.erase(s);
             --c.sent;
+            --c.offloaded;
             ++n;
         }
         for (auto& [id, s] : c.slots) {  // in the kernel: it answers in the target's completion
@@ -505,6 +517,7 @@ public:
                 std::lock_guard lock(c.mutex);
                 c.jobs.push_back(s.job.get());
                 handed = true;
+                ++c.offloaded;
             } else {
                 int code = 0;
                 io_uring_sqe* sqe = c.get_sqe(&code);
@@ -559,6 +572,13 @@ public:
             if (delivered >= min_completions || pending() == 0) return delivered;
             const auto now = std::chrono::steady_clock::now();
             if (now >= deadline) return delivered;
+            // An offloaded ioctl completes within microseconds of its worker's start: look at the CQ for a short
+            // while before sleeping, which saves the wake-up of this thread by the worker's MSG_RING.
+            if (c_->offloaded > 0) {
+                const auto until = std::min(deadline, now + detail::uring_core::offload_spin);
+                while (io_uring_cq_ready(&c_->ring) == 0 && std::chrono::steady_clock::now() < until) std::this_thread::yield();
+                if (io_uring_cq_ready(&c_->ring) != 0) continue;
+            }
             int r;
             if (deadline == std::chrono::steady_clock::time_point::max()) {
                 r = io_uring_wait_cqe(&c_->ring, &cqe);
@@ -627,6 +647,7 @@ private:
         out.tag = s.tag;
         out.op = s.op;
         if (s.op == uring_op::ioctl) {
+            --c.offloaded;
             // The MSG_RING is posted after `done` is set: this reads true at once, and synchronises with the worker.
             while (!s.job->done.load(std::memory_order_acquire)) std::this_thread::yield();
             out.value = std::move(s.job->value);
