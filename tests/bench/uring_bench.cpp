@@ -65,7 +65,7 @@ void must(result<void> r, const char* what) {
     if (!r) die(what, r.error());
 }
 
-constexpr std::uint64_t edu_id = 0x00, edu_irq_status = 0x24, edu_irq_raise = 0x60, edu_irq_ack = 0x64;
+constexpr std::uint64_t edu_id = 0x00, edu_irq_raise = 0x60, edu_irq_ack = 0x64;
 
 // The devices every benchmark shares: edu[0] on a type1 container (the backend both kernels have).
 struct bench_env {

@@ -8,6 +8,7 @@
 #include <vfiopp/device.hpp>
 #include <vfiopp/fault_queue.hpp>
 #include <vfiopp/fmt_error.hpp>
+#include <vfiopp/io/uring.hpp>
 #include <vfiopp/iommufd.hpp>
 #include <vfiopp/viommu.hpp>
 
@@ -311,6 +312,27 @@ TEST_CASE("vm: viommu, vdevice, veventq and hw_queue on the IOMMUFD_TEST mock; e
         REQUIRE_OK(l6);  // 12 bytes hold exactly one selftest event
         CHECK(l6->records() == 1);
 
+        // the same vEVENTQ read through io_uring (issue 12): a read waits on the queue's fd until an event arrives,
+        // which a VMM's event loop would get in its one completion stream
+        {
+            auto ring = io::uring::create(2, 0);
+            REQUIRE_OK(ring);
+            std::array<std::byte, 12> rec{};
+            REQUIRE_OK(ring->read(7, q->fd(), rec, io::uring::current_position));
+            REQUIRE_OK(ring->submit());
+            REQUIRE_OK(trigger_vevents(*ctx, md->idev, 1));
+            std::uint64_t got = 0;
+            REQUIRE_OK(ring->wait([&](io::completion&& c) {
+                CHECK(c.tag == 7);
+                if (c.value) got = *c.value;
+                else FAIL_CHECK(c.value.error());
+            }));
+            CHECK(got == 12);  // the 8-byte vEVENT header and the selftest record
+            std::uint32_t virt_id = 0;
+            std::memcpy(&virt_id, rec.data() + 8, 4);
+            CHECK(virt_id == 0x99);
+        }
+
         // the vIOMMU is held by its children
         auto vbusy = vi->destroy();
         REQUIRE_FALSE(vbusy.has_value());
@@ -438,6 +460,34 @@ TEST_CASE("vm: viommu fault queue on the IOMMUFD_TEST mock: an IOPF read as a gr
         std::array<ua::iommu_hwpt_page_response, 2> rs{(*two)[0].response(ua::hwpt_page_response_code::success),
                                                        (*two)[1].response(ua::hwpt_page_response_code::invalid)};
         REQUIRE_OK(fq->respond(std::span<const ua::iommu_hwpt_page_response>(rs)));
+
+        // the same through io_uring (issue 12): the fault record read by the ring, the response written by it
+        {
+            auto ring = io::uring::create(2, 0);
+            REQUIRE_OK(ring);
+            std::array<std::byte, sizeof(ua::iommu_hwpt_pgfault)> rec{};
+            REQUIRE_OK(ring->read(1, fq->fd(), rec, io::uring::current_position));
+            REQUIRE_OK(ring->submit());
+            REQUIRE_OK(trigger_iopf(*ctx, md->idev, 0x6, 0x4000));
+            std::uint64_t got = 0;
+            REQUIRE_OK(ring->wait([&](io::completion&& c) { got = c.value ? *c.value : 0; }));
+            REQUIRE(got == sizeof rec);
+            ua::iommu_hwpt_pgfault f{};
+            std::memcpy(&f, rec.data(), sizeof f);
+            CHECK(f.grpid == 0x6);
+            CHECK(f.addr == 0x4000);
+            CHECK(f.dev_id == md->idev);
+            ua::iommu_hwpt_page_response r{};
+            r.cookie = f.cookie;
+            r.code = ua::hwpt_page_response_code::success;
+            REQUIRE_OK(ring->write(2, fq->fd(), std::as_bytes(std::span(&r, 1)), io::uring::current_position));
+            REQUIRE_OK(ring->wait([&](io::completion&& c) { got = c.value ? *c.value : 0; }));
+            CHECK(got == sizeof r);
+            // the kernel took the ring's response: a second one for the cookie finds nothing waiting
+            auto again = fq->respond(std::span<const ua::iommu_hwpt_page_response>(&r, 1));
+            REQUIRE_FALSE(again.has_value());
+            CHECK(again.error().code == EINVAL);
+        }
 
         // a read buffer not holding one record is refused by the library; the kernel's own rule (count % 40) too
         std::array<std::byte, 60> odd{};
