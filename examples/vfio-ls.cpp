@@ -25,6 +25,8 @@
 #include <vfiopp/wire/caps.hpp>
 #include <vfiopp/wire/vfio.hpp>
 
+#include "tool_sysfs.hpp"
+
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -62,35 +64,10 @@ constexpr const char* exit_codes_text =
     "  5  a device named on the command line is not bound to a VFIO driver, or its group is not viable\n";
 
 // ---- sysfs ----
-std::string read_text(const std::string& path) {
-    std::ifstream f(path);
-    std::string s;
-    std::getline(f, s);
-    while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
-    return s;
-}
-std::string link_name(const std::string& path) {
-    char buf[PATH_MAX];
-    ssize_t n = ::readlink(path.c_str(), buf, sizeof buf - 1);
-    if (n <= 0) return {};
-    std::string s(buf, static_cast<std::size_t>(n));
-    auto slash = s.rfind('/');
-    return slash == std::string::npos ? s : s.substr(slash + 1);
-}
-std::vector<std::string> list_dir(const std::string& path) {
-    std::vector<std::string> out;
-    if (DIR* d = ::opendir(path.c_str())) {
-        while (dirent* e = ::readdir(d))
-            if (e->d_name[0] != '.') out.emplace_back(e->d_name);
-        ::closedir(d);
-    }
-    std::sort(out.begin(), out.end());
-    return out;
-}
-bool exists(const std::string& path) {
-    struct stat st {};
-    return ::stat(path.c_str(), &st) == 0;
-}
+using tool_sysfs::exists;
+using tool_sysfs::link_name;
+using tool_sysfs::list_dir;
+using tool_sysfs::read_text;
 std::string strip_0x(std::string s) { return s.rfind("0x", 0) == 0 ? s.substr(2) : s; }
 
 struct sysfs_device {
