@@ -8,6 +8,7 @@ mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev 2>/dev/null
 mount -t tmpfs tmpfs /tmp
+mount -t debugfs none /sys/kernel/debug 2>/dev/null
 . /config
 echo "VFIOPP-VM-INIT uptime $(cut -d' ' -f1 /proc/uptime)s kernel $(uname -r)"
 note() { echo "vm-init: $*"; }
