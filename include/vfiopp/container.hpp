@@ -102,7 +102,7 @@ public:
     /// Groups attached through vfiopp.
     [[nodiscard]] unsigned groups() const noexcept { return state_ ? state_->groups : 0; }
     /// Live dma_mapping objects made by map().
-    [[nodiscard]] unsigned long mappings() const noexcept { return state_ ? state_->mappings : 0; }
+    [[nodiscard]] unsigned long mappings() const noexcept { return state_ ? state_->mappings.load() : 0; }
 
     /// VFIO_IOMMU_GET_INFO with its capability chain (negotiated argsz): `auto info = c.info().value();`
     [[nodiscard]] result<container_info> info() const {

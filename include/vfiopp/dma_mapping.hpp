@@ -15,6 +15,7 @@
 #include <vfiopp/wire/iommufd.hpp>
 #include <vfiopp/wire/vfio.hpp>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdint>
 #include <memory>
@@ -36,9 +37,16 @@ namespace detail {
 /// after the container (declared in the wrong order): they then see `closed` instead of freed memory.
 struct type1_state {
     unsigned groups = 0;         ///< groups attached (VFIO_GROUP_SET_CONTAINER) through vfiopp
-    unsigned long mappings = 0;  ///< live dma_mapping objects of this container
+    /// live dma_mapping objects of this container; atomic: mappings are made and dropped from several threads
+    std::atomic<unsigned long> mappings{0};
     bool iommu_set = false;      ///< VFIO_SET_IOMMU done
     bool closed = false;         ///< the container fd is closed: its fd number must not be used any more
+
+    void drop_mapping() noexcept {  // never below 0, without a lock
+        unsigned long n = mappings.load(std::memory_order_relaxed);
+        while (n > 0 && !mappings.compare_exchange_weak(n, n - 1, std::memory_order_relaxed)) {
+        }
+    }
 };
 
 /// VFIO_IOMMU_UNMAP_DMA of exactly [iova, iova + size): the bytes the kernel unmapped.
@@ -134,7 +142,7 @@ public:
                     .with("size", size_);
             }
             r = detail::type1_unmap(fd_, hook_, iova_, size_, missing_mapping::error);
-            if (state_ && state_->mappings > 0) --state_->mappings;
+            if (state_) state_->drop_mapping();
             state_.reset();
         } else {
             r = detail::ioas_unmap(fd_, hook_, ioas_id_, iova_, size_, missing_mapping::error);
@@ -152,7 +160,7 @@ public:
     /// Gives the mapping up without unmapping it (it stays until unmapped by address or the address space goes):
     /// `auto [iova, size] = m.release();`
     std::pair<std::uint64_t, std::uint64_t> release() noexcept {
-        if (kind_ == kind::type1 && state_ && state_->mappings > 0) --state_->mappings;
+        if (kind_ == kind::type1 && state_) state_->drop_mapping();
         state_.reset();
         kind_ = kind::none;
         return {iova_, size_};

@@ -140,7 +140,7 @@ public:
                                   "this is the container's last group and the container still has mappings: the kernel "
                                   "would discard them with its IOMMU; unmap them (destroy the dma_mapping objects) first")
                 .with("group", number_)
-                .with("mappings", container_->mappings);
+                .with("mappings", container_->mappings.load());
         if (auto r = io::submit(fd(), wire::vfio::group_unset_container(), hook_); !r) {
             auto e = r.error().with("group", number_);
             if (e.code == EBUSY) e.advise("a device of the group is still open: close it first");

@@ -377,7 +377,10 @@ public:
         while (!bound_.empty()) {
             gpasid_bind b{};
             b.hpasid = bound_.back().pasid;
-            if (!unbind(b)) bound_.pop_back();  // a failed detach: drop it (the HWPT's destructor still tries)
+            const auto before = bound_.size();
+            // a failed detach keeps the binding: drop it (the HWPT's destructor still tries); a failed destroy
+            // after the detach has dropped it already
+            if (!unbind(b) && bound_.size() == before) bound_.pop_back();
         }
         // back to the IOAS, not to the HWPT the RID had: the kernel destroys an automatic HWPT its last device left
         if (ioas_id_ != 0) (void)port_->replace_rid(ioas_id_);

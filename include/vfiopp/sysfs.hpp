@@ -48,6 +48,18 @@ inline bool is_dir(const std::string& path) {
     struct stat st {};
     return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
 }
+/// The last component of the symlink at path: "" when there is no link (ENOENT), else readlink's errno (ENOMEM,
+/// EACCES, ...) as an error naming the syscall, so that a failing read is not taken for a missing link.
+inline result<std::string> link_name_checked(const std::string& path) {
+    char buf[PATH_MAX];
+    ssize_t n = ::readlink(path.c_str(), buf, sizeof buf - 1);
+    if (n < 0 && errno == ENOENT) return std::string{};
+    if (n <= 0)
+        return error{"readlink", "path", n < 0 ? errno : EIO, "reading the device's sysfs link failed", error_origin::kernel};
+    std::string_view s(buf, static_cast<std::size_t>(n));
+    auto slash = s.rfind('/');
+    return std::string(slash == std::string_view::npos ? s : s.substr(slash + 1));
+}
 inline std::vector<std::string> list_dir(const std::string& path) {
     std::vector<std::string> out;
     if (DIR* d = ::opendir(path.c_str())) {
@@ -65,19 +77,31 @@ inline std::vector<std::string> list_dir(const std::string& path) {
 [[nodiscard]] inline result<device_location> locate_device(std::string_view name, std::string_view sysfs_root = "/sys") {
     device_location loc;
     loc.name = name;
+    // Only "not there" (ENOENT, ENOTDIR) means no such device: any other errno of the syscalls below (ENOMEM, ...)
+    // is reported as the syscall's own error, not as a missing device, group or cdev.
     for (const char* bus : {"pci", "mdev"}) {
         std::string p = std::string(sysfs_root) + "/bus/" + bus + "/devices/" + loc.name;
-        if (detail::is_dir(p)) {
-            loc.sysfs = p;
-            break;
+        struct stat st {};
+        if (::stat(p.c_str(), &st) == 0) {
+            if (S_ISDIR(st.st_mode)) {
+                loc.sysfs = p;
+                break;
+            }
+        } else if (errno != ENOENT && errno != ENOTDIR) {
+            return error{"stat", "name", errno, "reading the device's sysfs directory failed", error_origin::kernel}
+                .about(name);
         }
     }
     if (loc.sysfs.empty())
         return detail::refuse("locate_device", "name", ENOENT,
                               "no such PCI device or mdev (expected a PCI address DDDD:BB:DD.F or an mdev UUID)")
             .about(name);
-    loc.driver = detail::read_link_name(loc.sysfs + "/driver");
-    std::string group = detail::read_link_name(loc.sysfs + "/iommu_group");
+    auto driver = detail::link_name_checked(loc.sysfs + "/driver");
+    if (!driver) return std::move(driver.error()).about(name);
+    loc.driver = std::move(*driver);
+    auto group_link = detail::link_name_checked(loc.sysfs + "/iommu_group");
+    if (!group_link) return std::move(group_link.error()).about(name);
+    const std::string& group = *group_link;
     if (group.empty())
         return detail::refuse("locate_device", "iommu_group", ENODEV,
                               "the device has no IOMMU group: boot with the IOMMU on (intel_iommu=on) or use "
@@ -99,8 +123,25 @@ inline std::vector<std::string> list_dir(const std::string& path) {
                                   : "the device is bound to another driver: unbind it (echo <address> > "
                                     "<sysfs>/driver/unbind) and bind it to vfio-pci (driver_override, drivers_probe)")
             .about(name);
-    for (const auto& e : detail::list_dir(loc.sysfs + "/vfio-dev"))
-        if (e.rfind("vfio", 0) == 0) loc.cdev = "/dev/vfio/devices/" + e;
+    const std::string vfio_dev = loc.sysfs + "/vfio-dev";
+    DIR* d = ::opendir(vfio_dev.c_str());
+    if (d == nullptr && errno != ENOENT)
+        return error{"opendir", "vfio-dev", errno, "reading the device's sysfs vfio-dev directory failed",
+                     error_origin::kernel}
+            .about(name);
+    if (d != nullptr) {
+        errno = 0;
+        while (dirent* e = ::readdir(d)) {
+            if (std::string_view(e->d_name).rfind("vfio", 0) == 0) loc.cdev = std::string("/dev/vfio/devices/") + e->d_name;
+            errno = 0;
+        }
+        const int code = errno;
+        ::closedir(d);
+        if (code != 0)
+            return error{"readdir", "vfio-dev", code, "reading the device's sysfs vfio-dev directory failed",
+                         error_origin::kernel}
+                .about(name);
+    }
     return loc;
 }
 
