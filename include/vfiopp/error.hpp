@@ -194,6 +194,44 @@ namespace detail {
                                      std::string_view message) noexcept {
     return error{ioctl, field, code, message, error_origin::library};
 }
+
+/// A library error not made yet, for `return` in a function that returns a result<T> (the builders and views of
+/// vfiopp::wire): it converts to any result<T>, and the conversion makes the error - the same refuse() makes - in the
+/// result's own storage, out of line and marked cold. An error is about 190 bytes (no heap: static text, a fixed
+/// subject buffer); written and copied inline at every refusal, it makes a builder too large for GCC to inline and
+/// keeps its request in memory, copied twice on the way out. With refused() a refusal costs the builder one call on
+/// its cold path, and the success path is only the image being written where the caller reads it.
+///   return detail::refused("VFIO_IOMMU_MAP_DMA", "size", EINVAL, "a mapping needs a non-zero size");
+struct refusal {
+    std::string_view ioctl;
+    std::string_view field;
+    int code;
+    std::string_view message;
+    template <typename T>
+    [[gnu::cold, gnu::noinline]] constexpr operator result<T>() const noexcept {  // NOLINT: implicit by design
+        return refuse(ioctl, field, code, message);
+    }
+};
+/// refuse()'s error as a refusal: `return detail::refused(ioctl, field, EINVAL, "...");` (result<T> functions only).
+[[nodiscard]] constexpr refusal refused(std::string_view ioctl, std::string_view field, int code,
+                                        std::string_view message) noexcept {
+    return {ioctl, field, code, message};
+}
+
+/// The error of a failed result<U>, passed on as any result<T>, copied out of line like refusal's:
+///   if (auto n = wire::checked_cast<u32>(size, w); !n) return detail::pass_error(n);
+template <typename U>
+struct passed_error {
+    const result<U>& from;
+    template <typename T>
+    [[gnu::cold, gnu::noinline]] constexpr operator result<T>() const noexcept {  // NOLINT: implicit by design
+        return from.error();
+    }
+};
+template <typename U>
+[[nodiscard]] constexpr passed_error<U> pass_error(const result<U>& failed) noexcept {
+    return {failed};
+}
 }  // namespace detail
 
 }  // namespace vfiopp

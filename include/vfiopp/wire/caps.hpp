@@ -47,6 +47,7 @@
 #include <cstring>
 #include <iterator>
 #include <limits>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -65,6 +66,8 @@ T load_at(std::span<const std::byte> bytes, std::size_t offset) {
     std::memcpy(&v, bytes.data() + offset, sizeof v);
     return v;
 }
+
+struct cap_reader;
 
 }  // namespace vfiopp::detail
 
@@ -120,15 +123,12 @@ public:
     ///   auto a = unaligned_array<vfio_iova_range>::make(buf, 16, n, "VFIO_IOMMU_GET_INFO", "nr_iovas");
     static result<unaligned_array> make(std::span<const std::byte> bytes, std::size_t offset,
                                                std::size_t count, std::string_view ioctl, std::string_view field) {
-        auto len = checked_mul<std::size_t>(count, sizeof(T), {ioctl, field});
-        if (!len) return len.error();
-        auto end = checked_add<std::size_t>(offset, *len, {ioctl, field});
-        if (!end || *end > bytes.size())
-            return vfiopp::detail::refuse(ioctl, field, EOVERFLOW,
-                                      "array extends past the next capability or the end of the reply");
-        unaligned_array a;
-        a.bytes_ = bytes.subspan(offset, *len);
-        return a;
+        std::size_t len = 0, end = 0;
+        if (!vfiopp::detail::mul_fits(count, sizeof(T), len)) return vfiopp::detail::product_overflow({ioctl, field});
+        if (!vfiopp::detail::add_fits(offset, len, end) || end > bytes.size())
+            return vfiopp::detail::refused(ioctl, field, EOVERFLOW,
+                                           "array extends past the next capability or the end of the reply");
+        return unaligned_array(bytes.subspan(offset, len));
     }
 
     std::size_t size() const { return bytes_.size() / sizeof(T); }
@@ -146,6 +146,8 @@ public:
     std::span<const std::byte> bytes() const { return bytes_; }
 
 private:
+    friend struct vfiopp::detail::cap_reader;
+    explicit unaligned_array(std::span<const std::byte> b) : bytes_(b) {}
     std::span<const std::byte> bytes_;
 };
 
@@ -297,51 +299,6 @@ constexpr std::string_view cap_name() {
         return Cap::name;
 }
 
-/// Reads the capability Cap at `offset`; `end` is where the next capability starts (or the end of the reply).
-/// The header has already been checked to fit before `end`.
-template <typename Kind, typename Cap>
-vfiopp::result<Cap> read_cap(std::span<const std::byte> reply, std::size_t offset, std::size_t end) {
-    Cap cap;
-    cap.offset = offset;
-    cap.bytes = reply.subspan(offset, end - offset);
-    constexpr std::size_t fixed = cap_fixed_size<Cap>();
-    if (fixed > end - offset)  // only reachable for known capabilities: the header was checked by walk_one
-        return detail::refuse(Kind::ioctl, cap_name<Cap>(), EOVERFLOW,
-                          "capability truncated by the end of the reply");
-    cap.value = load_at<decltype(cap.value)>(reply, offset);
-    if constexpr (array_cap<Cap>) {
-        using array_type = std::remove_cvref_t<decltype(cap.elements())>;
-        auto arr = array_type::make(reply.first(end), offset + fixed, cap.value.*Cap::count_member, Kind::ioctl,
-                                    Cap::count_field);
-        if (!arr) return arr.error();
-        if constexpr (std::is_same_v<Cap, wire::iova_range_cap>)
-            cap.ranges = *arr;
-        else
-            cap.areas = *arr;
-    }
-    return cap;
-}
-
-template <typename Kind, std::size_t I = 0>
-vfiopp::result<typename Kind::cap_type> read_known_cap(std::span<const std::byte> reply, std::size_t offset,
-                                                            std::size_t end, uapi::u16 id) {
-    using variant_type = typename Kind::cap_type;
-    constexpr std::size_t n = std::variant_size_v<variant_type>;
-    if constexpr (I + 1 == n) {  // the last alternative is unknown_cap
-        auto c = read_cap<Kind, wire::unknown_cap>(reply, offset, end);
-        if (!c) return c.error();
-        return variant_type(std::in_place_index<I>, *c);
-    } else {
-        using Cap = std::variant_alternative_t<I, variant_type>;
-        if (id == Cap::id) {
-            auto c = read_cap<Kind, Cap>(reply, offset, end);
-            if (!c) return c.error();
-            return variant_type(std::in_place_index<I>, *c);
-        }
-        return read_known_cap<Kind, I + 1>(reply, offset, end, id);
-    }
-}
-
 /// The fixed size of whichever capability `id` is in chain kind Kind.
 template <typename Kind, std::size_t I = 0>
 constexpr std::size_t fixed_size_of_id(uapi::u16 id) {
@@ -354,50 +311,141 @@ constexpr std::size_t fixed_size_of_id(uapi::u16 id) {
     }
 }
 
-/// One step of a chain walk: the capability at `offset` and where the next one is (0: none).
-template <typename Kind>
-struct cap_step {
-    typename Kind::cap_type cap;
-    std::size_t next;
+// A chain walk checks each capability (check_cap) and then, where it yields one, reads it (cap_reader::read).
+// Checks return a cap_check - what is wrong and the field to name - not a result: a result holds a whole error,
+// which the compiler then keeps in memory on the walk's good path too. parse() turns a failed check into the
+// error (cap_refusal) once, on its way out.
+
+/// What a capability check found wrong (none: nothing).
+enum class cap_fault : unsigned char {
+    none,
+    points_at_itself,   ///< EINVAL: offset == the previous capability's
+    backwards,          ///< EINVAL: offset below the previous capability's
+    overlaps_struct,    ///< EINVAL: the first capability starts inside the reply's struct
+    overlaps_previous,  ///< EINVAL: starts inside the previous capability's fixed part
+    misaligned,         ///< EINVAL: offset not 4-aligned
+    header_past_end,    ///< EOVERFLOW: the header does not fit the reply
+    next_overlaps,      ///< EINVAL: `next` points inside this capability's fixed part
+    truncated,          ///< EOVERFLOW: the fixed part does not fit before the next capability / the end
+    array_overflow,     ///< EOVERFLOW: count * element size overflows
+    array_past_end,     ///< EOVERFLOW: the array does not fit before the next capability / the end
+};
+struct cap_check {
+    cap_fault fault = cap_fault::none;
+    std::string_view field;  ///< "cap_offset" / "next", the capability's name (truncated), its count field (arrays)
+    [[nodiscard]] constexpr bool ok() const noexcept { return fault == cap_fault::none; }
 };
 
-/// Validates and reads the capability at `offset` of a reply whose readable part is `reply` (already cut to
-/// min(size, argsz)); `min_offset` is the first offset it may start at (end of the reply struct or of the previous
-/// capability's fixed part), `field` names the offset's source ("cap_offset" or "next").
+/// The error of a failed check in a reply of ioctl `ioctl` (made only when a walk fails).
+[[nodiscard]] constexpr refusal cap_refusal(std::string_view ioctl, cap_check c) noexcept {
+    switch (c.fault) {
+        case cap_fault::points_at_itself:
+            return refused(ioctl, c.field, EINVAL, "capability points at itself: the chain loops");
+        case cap_fault::backwards:
+            return refused(ioctl, c.field, EINVAL, "capability offset points backwards: the chain loops");
+        case cap_fault::overlaps_struct:
+            return refused(ioctl, c.field, EINVAL, "first capability overlaps the reply's own struct");
+        case cap_fault::overlaps_previous:
+            return refused(ioctl, c.field, EINVAL, "capability overlaps the previous capability");
+        case cap_fault::misaligned: return refused(ioctl, c.field, EINVAL, "capability offset is not 4-byte aligned");
+        case cap_fault::header_past_end:
+            return refused(ioctl, c.field, EOVERFLOW, "capability header lies past the end of the reply");
+        case cap_fault::next_overlaps: return refused(ioctl, c.field, EINVAL, "next capability overlaps this capability");
+        case cap_fault::truncated: return refused(ioctl, c.field, EOVERFLOW, "capability truncated by the end of the reply");
+        case cap_fault::array_overflow: return product_overflow({ioctl, c.field});
+        case cap_fault::array_past_end:
+            return refused(ioctl, c.field, EOVERFLOW, "array extends past the next capability or the end of the reply");
+        case cap_fault::none: break;
+    }
+    return refused(ioctl, c.field, EINVAL, "");  // not reached: callers pass a failed check
+}
+
+/// The element type of an array capability's array.
+template <typename Cap>
+using cap_element_t = typename std::remove_cvref_t<decltype(std::declval<const Cap&>().elements())>::value_type;
+
+/// The checks of the capability whose id selects alternative I.. of Kind's variant, at `offset` of `reply` (already
+/// cut to the readable part), ending at `end`: its fixed part, and its array, fit before `end`.
+template <typename Kind, std::size_t I = 0>
+[[gnu::always_inline]] constexpr cap_check check_cap_body(std::span<const std::byte> reply, std::size_t offset, std::size_t end, uapi::u16 id) {
+    using variant_type = typename Kind::cap_type;
+    if constexpr (I + 1 == std::variant_size_v<variant_type>) {
+        return {};  // unknown_cap: its header was checked to fit
+    } else {
+        using Cap = std::variant_alternative_t<I, variant_type>;
+        if (id != Cap::id) return check_cap_body<Kind, I + 1>(reply, offset, end, id);
+        constexpr std::size_t fixed = cap_fixed_size<Cap>();
+        if (fixed > end - offset) return {cap_fault::truncated, cap_name<Cap>()};
+        if constexpr (array_cap<Cap>) {
+            const std::size_t count = load_at<typename Cap::mirror_type>(reply, offset).*Cap::count_member;
+            std::size_t len = 0, stop = 0;
+            if (!mul_fits(count, sizeof(cap_element_t<Cap>), len)) return {cap_fault::array_overflow, Cap::count_field};
+            if (!add_fits(offset + fixed, len, stop) || stop > end) return {cap_fault::array_past_end, Cap::count_field};
+        }
+        return {};
+    }
+}
+
+/// Where a walk stands: the capability at `offset` (its header, its end: the next capability's offset or the end of
+/// the reply, its fixed size) and what the next step needs.
+struct cap_position {
+    std::size_t offset = 0;
+    std::size_t end = 0;
+    std::size_t fixed = 0;
+    uapi::vfio_info_cap_header header{};
+};
+
+/// Checks the capability at `offset` of `reply` (the readable part: min(size, argsz)): `min_offset` is the first
+/// offset it may start at (the end of the reply's struct, or of the previous capability's fixed part), `prev_offset`
+/// the previous capability's offset, `field` names where the offset came from ("cap_offset" or "next"). Fills `at`.
 template <typename Kind>
-vfiopp::result<cap_step<Kind>> walk_one(std::span<const std::byte> reply, std::size_t offset,
-                                             std::size_t min_offset, std::size_t prev_offset, bool first,
-                                             std::string_view field) {
+[[gnu::always_inline]] constexpr cap_check check_cap(std::span<const std::byte> reply, std::size_t offset, std::size_t min_offset,
+                              std::size_t prev_offset, bool first, std::string_view field, cap_position& at) {
     constexpr auto hdr = sizeof(uapi::vfio_info_cap_header);
-    if (!first && offset == prev_offset)
-        return detail::refuse(Kind::ioctl, field, EINVAL, "capability points at itself: the chain loops");
-    if (!first && offset < prev_offset)
-        return detail::refuse(Kind::ioctl, field, EINVAL, "capability offset points backwards: the chain loops");
-    if (offset < min_offset)
-        return detail::refuse(Kind::ioctl, field, EINVAL,
-                          first ? "first capability overlaps the reply's own struct"
-                                : "capability overlaps the previous capability");
-    if (offset % alignof(uapi::vfio_info_cap_header) != 0)
-        return detail::refuse(Kind::ioctl, field, EINVAL, "capability offset is not 4-byte aligned");
-    if (offset > reply.size() || reply.size() - offset < hdr)
-        return detail::refuse(Kind::ioctl, field, EOVERFLOW, "capability header lies past the end of the reply");
-    const auto h = load_at<uapi::vfio_info_cap_header>(reply, offset);
-    std::size_t end = reply.size();
-    if (h.next != 0) {
-        if (h.next <= offset) {
-            // reported by the next step with the right wording (loop / backwards)
-            end = reply.size();
-        } else {
-            const std::size_t fixed = fixed_size_of_id<Kind>(h.id);
-            if (h.next - offset < fixed)
-                return detail::refuse(Kind::ioctl, "next", EINVAL, "next capability overlaps this capability");
-            end = std::min<std::size_t>(h.next, reply.size());
+    if (!first && offset == prev_offset) return {cap_fault::points_at_itself, field};
+    if (!first && offset < prev_offset) return {cap_fault::backwards, field};
+    if (offset < min_offset) return {first ? cap_fault::overlaps_struct : cap_fault::overlaps_previous, field};
+    if (offset % alignof(uapi::vfio_info_cap_header) != 0) return {cap_fault::misaligned, field};
+    if (offset > reply.size() || reply.size() - offset < hdr) return {cap_fault::header_past_end, field};
+    at.offset = offset;
+    at.header = load_at<uapi::vfio_info_cap_header>(reply, offset);
+    at.fixed = fixed_size_of_id<Kind>(at.header.id);
+    at.end = reply.size();
+    // next <= offset: reported by the next step with the right wording (loop / backwards)
+    if (at.header.next != 0 && at.header.next > offset) {
+        if (at.header.next - offset < at.fixed) return {cap_fault::next_overlaps, "next"};
+        at.end = std::min<std::size_t>(at.header.next, reply.size());
+    }
+    return check_cap_body<Kind>(reply, offset, at.end, at.header.id);
+}
+
+/// Reads a checked capability into its view, constructed in place in `out` (a temporary view copied into `out`
+/// made GCC assemble it on the stack and copy it with wide loads that wait on the narrow stores).
+struct cap_reader {
+    template <typename Kind, std::size_t I = 0>
+    [[gnu::always_inline]] static void read(std::span<const std::byte> reply, const cap_position& at,
+                                            typename Kind::cap_type& out) {
+        using variant_type = typename Kind::cap_type;
+        using Cap = std::variant_alternative_t<I, variant_type>;
+        if constexpr (I + 1 < std::variant_size_v<variant_type>) {  // the last alternative is unknown_cap
+            if (at.header.id != Cap::id) return read<Kind, I + 1>(reply, at, out);
+        }
+        // a fresh variant holding alternative I (trivially destructible: nothing to end), then its fields
+        Cap& cap = *std::get_if<I>(std::construct_at(&out, std::in_place_index<I>));
+        cap.offset = at.offset;
+        cap.bytes = reply.subspan(at.offset, at.end - at.offset);
+        cap.value = load_at<decltype(cap.value)>(reply, at.offset);
+        if constexpr (array_cap<Cap>) {
+            using array_type = std::remove_cvref_t<decltype(cap.elements())>;
+            constexpr std::size_t fixed = cap_fixed_size<Cap>();
+            const array_type a(reply.subspan(at.offset + fixed, cap.value.*Cap::count_member * sizeof(cap_element_t<Cap>)));
+            if constexpr (std::is_same_v<Cap, wire::iova_range_cap>)
+                cap.ranges = a;
+            else
+                cap.areas = a;
         }
     }
-    auto cap = read_known_cap<Kind>(reply, offset, end, h.id);
-    if (!cap) return cap.error();
-    return cap_step<Kind>{*cap, h.next};
-}
+};
 
 }  // namespace vfiopp::detail
 
@@ -415,15 +463,15 @@ public:
 
     /// Validates the whole chain of the reply in `reply` (the buffer passed to the ioctl).
     ///   auto chain = iommu_info_chain::parse(std::as_bytes(std::span(buf)));
-    static result<cap_chain_view> parse(std::span<const std::byte> reply) {
+    [[gnu::always_inline]] static result<cap_chain_view> parse(std::span<const std::byte> reply) {
         if (reply.size() < sizeof(reply_type))
-            return vfiopp::detail::refuse(Kind::ioctl, "argsz", EINVAL, "reply buffer is shorter than the reply's struct");
+            return vfiopp::detail::refused(Kind::ioctl, "argsz", EINVAL, "reply buffer is shorter than the reply's struct");
         cap_chain_view v;
         v.header_ = vfiopp::detail::load_at<reply_type>(reply, 0);
         const auto argsz = vfiopp::detail::load_at<uapi::u32>(reply, 0);
         v.bytes_ = reply.first(std::min<std::size_t>(reply.size(), argsz));
         v.first_ = first_offset(v.header_);
-        if (auto r = v.validate(); !r) return r.error();
+        if (auto c = v.validate(); !c.ok()) return vfiopp::detail::cap_refusal(Kind::ioctl, c);
         return v;
     }
 
@@ -447,45 +495,48 @@ public:
         using reference = const cap_type&;
         using pointer = const cap_type*;
 
-        iterator() = default;
-        const cap_type& operator*() const { return cur_->cap; }
-        const cap_type* operator->() const { return &cur_->cap; }
-        iterator& operator++() {
-            if (cur_->next == 0) {
-                cur_.reset();
-            } else {
-                auto s = vfiopp::detail::walk_one<Kind>(bytes_, cur_->next, min_next(), offset_, false, "next");
-                offset_ = cur_->next;
-                if (s) cur_ = *s; else cur_.reset();  // cannot fail: parse() validated the same walk
-            }
+        iterator() noexcept {}
+        const cap_type& operator*() const { return slot_.cap; }
+        const cap_type* operator->() const { return &slot_.cap; }
+        [[gnu::always_inline]] iterator& operator++() {
+            if (at_.header.next == 0) valid_ = false;
+            else step(at_.header.next, at_.offset + at_.fixed, at_.offset, false, "next");
             return *this;
         }
         iterator operator++(int) { auto t = *this; ++*this; return t; }
         friend bool operator==(const iterator& a, const iterator& b) {
-            return a.cur_.has_value() == b.cur_.has_value() && (!a.cur_ || a.offset_ == b.offset_);
+            return a.valid_ == b.valid_ && (!a.valid_ || a.at_.offset == b.at_.offset);
         }
 
     private:
         friend class cap_chain_view;
-        std::size_t min_next() const {
-            return offset_ + std::visit([](const auto& c) { return vfiopp::detail::cap_fixed_size<std::remove_cvref_t<decltype(c)>>(); },
-                                        cur_->cap);
+        /// Moves to the capability at offset; the checks are parse()'s (they cannot fail on a chain parse()
+        /// accepted, and a failure ends the walk rather than reading out of bounds).
+        [[gnu::always_inline]] void step(std::size_t offset, std::size_t min_offset, std::size_t prev_offset, bool first, std::string_view field) {
+            vfiopp::detail::cap_position at;
+            valid_ = vfiopp::detail::check_cap<Kind>(bytes_, offset, min_offset, prev_offset, first, field, at).ok();
+            if (!valid_) return;
+            at_ = at;
+            vfiopp::detail::cap_reader::read<Kind>(bytes_, at_, slot_.cap);
         }
+        /// The current capability, constructed by step() only: an end iterator (and every iterator before its
+        /// first step) leaves it unconstructed instead of zeroing it. Copying copies its bytes (the view types are
+        /// trivially copyable).
+        union slot {
+            slot() noexcept {}
+            cap_type cap;
+        };
+        static_assert(std::is_trivially_copyable_v<cap_type> && std::is_trivially_destructible_v<cap_type>);
         std::span<const std::byte> bytes_;
-        std::size_t offset_ = 0;
-        std::optional<vfiopp::detail::cap_step<Kind>> cur_;
+        vfiopp::detail::cap_position at_;
+        bool valid_ = false;
+        slot slot_;
     };
 
-    iterator begin() const {
+    [[gnu::always_inline]] iterator begin() const {
         iterator it;
         it.bytes_ = bytes_;
-        if (first_ != 0) {
-            auto s = vfiopp::detail::walk_one<Kind>(bytes_, first_, sizeof(reply_type), 0, true, "cap_offset");
-            if (s) {
-                it.cur_ = *s;
-                it.offset_ = first_;
-            }
-        }
+        if (first_ != 0) it.step(first_, sizeof(reply_type), 0, true, "cap_offset");
         return it;
     }
     iterator end() const { return iterator{}; }
@@ -495,14 +546,13 @@ public:
 
     /// The first capability of type Cap, or nullopt: `if (auto r = chain.find<iova_range_cap>()) ...`.
     template <typename Cap>
-    std::optional<Cap> find() const {
+    [[gnu::always_inline]] std::optional<Cap> find() const {
         for (const auto& c : *this)
             if (auto p = std::get_if<Cap>(&c)) return *p;
         return std::nullopt;
     }
 
 private:
-    struct validated {};
     static uapi::u32 flags_of(const reply_type& r) {
         return vfiopp::detail::load_at<uapi::u32>(std::as_bytes(std::span(&r, 1)), 4);
     }
@@ -510,21 +560,19 @@ private:
         if (!(flags_of(r) & Kind::caps_flag)) return 0;  // no chain; cap_offset may be stale user data
         return r.cap_offset;
     }
-    /// Walks the chain once, checking every rule.
-    result<validated> validate() const {
-        if (first_ == 0) return validated{};
-        auto s = vfiopp::detail::walk_one<Kind>(bytes_, first_, sizeof(reply_type), 0, true, "cap_offset");
-        std::size_t offset = first_;
-        while (true) {
-            if (!s) return s.error();
-            const std::size_t next = s->next;
-            if (next == 0) return validated{};
-            const std::size_t fixed = std::visit(
-                [](const auto& c) { return vfiopp::detail::cap_fixed_size<std::remove_cvref_t<decltype(c)>>(); }, s->cap);
-            auto n = vfiopp::detail::walk_one<Kind>(bytes_, next, offset + fixed, offset, false, "next");
-            offset = next;
-            s = std::move(n);
+    /// Walks the chain once, checking every rule; the first failed check.
+    [[gnu::always_inline]] vfiopp::detail::cap_check validate() const {
+        if (first_ == 0) return {};
+        vfiopp::detail::cap_position at;
+        if (auto c = vfiopp::detail::check_cap<Kind>(bytes_, first_, sizeof(reply_type), 0, true, "cap_offset", at); !c.ok())
+            return c;
+        while (at.header.next != 0) {
+            const std::size_t prev = at.offset;
+            if (auto c = vfiopp::detail::check_cap<Kind>(bytes_, at.header.next, prev + at.fixed, prev, false, "next", at);
+                !c.ok())
+                return c;
         }
+        return {};
     }
 
     reply_type header_{};

@@ -79,7 +79,10 @@ Out format_decoded(Out out, const wire::decoded<Arg>& d, int indent) {
     if constexpr (std::is_same_v<Arg, uapi::no_arg>)
         return fmt::format_to(out, "(no pointed-to argument)");
     else {
-        out = format_value(out, d.value, indent);
+        if constexpr (std::is_same_v<Arg, char>)  // a device name's first byte: any byte, escaped (one line)
+            out = fmt::format_to(out, "{:?}", d.value);
+        else
+            out = format_value(out, d.value, indent);
         if (d.trailer.empty()) return out;
         if (indent < 0) return fmt::format_to(out, " +{} bytes", d.trailer.size());
         out = fmt::format_to(out, "\n{:{}}trailer ({} bytes): ", "", (indent + 1) * 2, d.trailer.size());

@@ -51,8 +51,8 @@ namespace vfiopp::detail {
 [[nodiscard]] inline result<uapi::bitmask<uapi::ioas_map_flag>> map_flags(std::string_view name, uapi::bitmask<uapi::ioas_map_flag> access,
                                                             std::optional<u64> iova) {
     if (access.has(uapi::ioas_map_flag::fixed_iova))
-        return detail::refuse(name, "flags", EINVAL, "fixed_iova follows from passing an iova; do not set it");
-    if (access.unknown() != 0) return detail::refuse(name, "flags", EOPNOTSUPP, "unknown map flag bits");
+        return detail::refused(name, "flags", EINVAL, "fixed_iova follows from passing an iova; do not set it");
+    if (access.unknown() != 0) return detail::refused(name, "flags", EOPNOTSUPP, "unknown map flag bits");
     if (iova) access |= uapi::ioas_map_flag::fixed_iova;
     return access;
 }
@@ -67,10 +67,10 @@ struct mapping_fields {
 [[nodiscard]] inline result<uapi::bitmask<uapi::ioas_map_flag>> mapping_flags(std::string_view name, mapping_fields fields, u64 source,
                                                                 u64 length, std::optional<u64> iova,
                                                                 uapi::bitmask<uapi::ioas_map_flag> access) {
-    if (length == 0) return detail::refuse(name, "length", EINVAL, fields.empty);
-    if (auto c = checked_range(source, length, {name, fields.source}); !c) return c.error();
+    if (length == 0) return detail::refused(name, "length", EINVAL, fields.empty);
+    if (!detail::range_fits(source, length)) return detail::range_overflow({name, fields.source});
     if (iova)
-        if (auto c = checked_range(*iova, length, {name, fields.iova}); !c) return c.error();
+        if (!detail::range_fits(*iova, length)) return detail::range_overflow({name, fields.iova});
     return map_flags(name, access, iova);
 }
 }  // namespace vfiopp::detail
@@ -81,32 +81,32 @@ namespace vfiopp::wire::iommufd {
 /// there (fixed_iova), else the kernel picks one (header().iova after). length 0: EINVAL; wrapping: EOVERFLOW.
 ///   auto r = wire::iommufd::ioas_map(ioas, uintptr_t(p), len, ioas_map_flag::readable | ioas_map_flag::writeable).value();
 template <typename Lazy = void>
-[[nodiscard]] lazy_result<Lazy, request<uapi::iommufd::ioas_map>> ioas_map(u32 ioas_id, u64 user_va, u64 length, uapi::bitmask<uapi::ioas_map_flag> access,
+[[nodiscard]] inline lazy_result<Lazy, request<uapi::iommufd::ioas_map>> ioas_map(u32 ioas_id, u64 user_va, u64 length, uapi::bitmask<uapi::ioas_map_flag> access,
                                                          std::optional<u64> iova = {}) {
     constexpr std::string_view name = uapi::iommufd::ioas_map.name;
     auto f = detail::mapping_flags(name, {"length", "iova", "a mapping needs a non-zero length"}, user_va, length, iova,
                                    access);
-    if (!f) return f.error();
+    if (!f) return detail::pass_error(f);
     uapi::iommu_ioas_map h{};
     h.flags = *f;
     h.ioas_id = ioas_id;
     h.user_va = user_va;
     h.length = length;
     h.iova = iova.value_or(0);
-    return prep<uapi::iommufd::ioas_map>(h);
+    return detail::prep_result<uapi::iommufd::ioas_map, Lazy>(h);
 }
 
 /// IOMMU_IOAS_MAP_FILE of [start, start + length) of memfd fd; as ioas_map otherwise (fd < 0: EBADF).
 ///   auto r = wire::iommufd::ioas_map_file(ioas, memfd, 0, len, ioas_map_flag::readable, 0x100000).value();
 template <typename Lazy = void>
-[[nodiscard]] lazy_result<Lazy, request<uapi::iommufd::ioas_map_file>> ioas_map_file(u32 ioas_id, int fd, u64 start, u64 length,
+[[nodiscard]] inline lazy_result<Lazy, request<uapi::iommufd::ioas_map_file>> ioas_map_file(u32 ioas_id, int fd, u64 start, u64 length,
                                                                    uapi::bitmask<uapi::ioas_map_flag> access,
                                                                    std::optional<u64> iova = {}) {
     constexpr std::string_view name = uapi::iommufd::ioas_map_file.name;
-    if (fd < 0) return detail::refuse(name, "fd", EBADF, "the file descriptor must be >= 0");
+    if (fd < 0) return detail::refused(name, "fd", EBADF, "the file descriptor must be >= 0");
     auto f = detail::mapping_flags(name, {"length", "iova", "a mapping needs a non-zero length"}, start, length, iova,
                                    access);
-    if (!f) return f.error();
+    if (!f) return detail::pass_error(f);
     uapi::iommu_ioas_map_file h{};
     h.flags = *f;
     h.ioas_id = ioas_id;
@@ -114,19 +114,19 @@ template <typename Lazy = void>
     h.start = start;
     h.length = length;
     h.iova = iova.value_or(0);
-    return prep<uapi::iommufd::ioas_map_file>(h);
+    return detail::prep_result<uapi::iommufd::ioas_map_file, Lazy>(h);
 }
 
 /// IOMMU_IOAS_COPY of the mapping [src_iova, src_iova + length) of src into dst, at dst_iova if given.
 ///   auto r = wire::iommufd::ioas_copy(dst, src, src_iova, len, ioas_map_flag::readable).value();
 template <typename Lazy = void>
-[[nodiscard]] lazy_result<Lazy, request<uapi::iommufd::ioas_copy>> ioas_copy(u32 dst_ioas_id, u32 src_ioas_id, u64 src_iova, u64 length,
+[[nodiscard]] inline lazy_result<Lazy, request<uapi::iommufd::ioas_copy>> ioas_copy(u32 dst_ioas_id, u32 src_ioas_id, u64 src_iova, u64 length,
                                                            uapi::bitmask<uapi::ioas_map_flag> access,
                                                            std::optional<u64> dst_iova = {}) {
     constexpr std::string_view name = uapi::iommufd::ioas_copy.name;
     auto f = detail::mapping_flags(name, {"src_iova", "dst_iova", "a copy needs a non-zero length"}, src_iova, length,
                                    dst_iova, access);
-    if (!f) return f.error();
+    if (!f) return detail::pass_error(f);
     uapi::iommu_ioas_copy h{};
     h.flags = *f;
     h.dst_ioas_id = dst_ioas_id;
@@ -134,21 +134,21 @@ template <typename Lazy = void>
     h.length = length;
     h.dst_iova = dst_iova.value_or(0);
     h.src_iova = src_iova;
-    return prep<uapi::iommufd::ioas_copy>(h);
+    return detail::prep_result<uapi::iommufd::ioas_copy, Lazy>(h);
 }
 
 /// IOMMU_IOAS_UNMAP of the mappings inside [iova, iova + length) (length 0: EINVAL; wrapping: EOVERFLOW);
 /// header().length = bytes unmapped after. `auto r = wire::iommufd::ioas_unmap(ioas, iova, len).value();`
 template <typename Lazy = void>
-[[nodiscard]] lazy_result<Lazy, request<uapi::iommufd::ioas_unmap>> ioas_unmap(u32 ioas_id, u64 iova, u64 length) {
+[[nodiscard]] inline lazy_result<Lazy, request<uapi::iommufd::ioas_unmap>> ioas_unmap(u32 ioas_id, u64 iova, u64 length) {
     constexpr std::string_view name = uapi::iommufd::ioas_unmap.name;
-    if (length == 0) return detail::refuse(name, "length", EINVAL, "an unmap needs a non-zero length (use ioas_unmap_all)");
-    if (auto c = checked_range(iova, length, {name, "length"}); !c) return c.error();
+    if (length == 0) return detail::refused(name, "length", EINVAL, "an unmap needs a non-zero length (use ioas_unmap_all)");
+    if (!detail::range_fits(iova, length)) return detail::range_overflow({name, "length"});
     uapi::iommu_ioas_unmap h{};
     h.ioas_id = ioas_id;
     h.iova = iova;
     h.length = length;
-    return prep<uapi::iommufd::ioas_unmap>(h);
+    return detail::prep_result<uapi::iommufd::ioas_unmap, Lazy>(h);
 }
 
 /// IOMMU_IOAS_UNMAP of everything (iova 0, length U64_MAX): `io::submit(fd, wire::iommufd::ioas_unmap_all(ioas));`
@@ -162,17 +162,17 @@ template <typename Lazy = void>
 /// IOMMU_IOAS_ALLOW_IOVAS: the caller's ranges (pointed to; they must outlive the submit) become the allowed
 /// list; empty clears it. start > last is EINVAL. `auto r = wire::iommufd::ioas_allow_iovas(ioas, std::span{ranges}).value();`
 template <typename Lazy = void>
-[[nodiscard]] lazy_result<Lazy, request<uapi::iommufd::ioas_allow_iovas>> ioas_allow_iovas(u32 ioas_id, std::span<const uapi::iommu_iova_range> ranges) {
+[[nodiscard]] inline lazy_result<Lazy, request<uapi::iommufd::ioas_allow_iovas>> ioas_allow_iovas(u32 ioas_id, std::span<const uapi::iommu_iova_range> ranges) {
     constexpr std::string_view name = uapi::iommufd::ioas_allow_iovas.name;
-    auto n = checked_cast<u32>(ranges.size(), {name, "num_iovas"});
-    if (!n) return n.error();
+    u32 n = 0;
+    if (!detail::cast_fits(ranges.size(), n)) return detail::value_overflow({name, "num_iovas"});
     for (const auto& rg : ranges)
-        if (rg.start > rg.last) return detail::refuse(name, "allowed_iovas", EINVAL, "a range's start is above its last");
+        if (rg.start > rg.last) return detail::refused(name, "allowed_iovas", EINVAL, "a range's start is above its last");
     uapi::iommu_ioas_allow_iovas h{};
     h.ioas_id = ioas_id;
-    h.num_iovas = *n;
+    h.num_iovas = n;
     h.allowed_iovas = ranges.empty() ? 0 : reinterpret_cast<std::uintptr_t>(ranges.data());
-    return prep<uapi::iommufd::ioas_allow_iovas>(h);
+    return detail::prep_result<uapi::iommufd::ioas_allow_iovas, Lazy>(h);
 }
 
 /// IOMMU_IOAS_IOVA_RANGES of ioas_id into the caller's array (allowed_iovas = out.data(), num_iovas = its size; it
@@ -180,15 +180,15 @@ template <typename Lazy = void>
 /// EMSGSIZE when the array is too small: io::negotiate_array() re-issues then.
 ///   std::array<iommu_iova_range, 8> out; auto r = wire::iommufd::ioas_iova_ranges(ioas, out).value();
 template <typename Lazy = void>
-[[nodiscard]] lazy_result<Lazy, request<uapi::iommufd::ioas_iova_ranges>> ioas_iova_ranges(u32 ioas_id,
+[[nodiscard]] inline lazy_result<Lazy, request<uapi::iommufd::ioas_iova_ranges>> ioas_iova_ranges(u32 ioas_id,
                                                                                       std::span<uapi::iommu_iova_range> out) {
-    auto n = checked_cast<u32>(out.size(), {uapi::iommufd::ioas_iova_ranges.name, "num_iovas"});
-    if (!n) return n.error();
+    u32 n = 0;
+    if (!detail::cast_fits(out.size(), n)) return detail::value_overflow({uapi::iommufd::ioas_iova_ranges.name, "num_iovas"});
     uapi::iommu_ioas_iova_ranges h{};
     h.ioas_id = ioas_id;
-    h.num_iovas = *n;
+    h.num_iovas = n;
     h.allowed_iovas = out.empty() ? 0 : reinterpret_cast<std::uintptr_t>(out.data());
-    return prep<uapi::iommufd::ioas_iova_ranges>(h);
+    return detail::prep_result<uapi::iommufd::ioas_iova_ranges, Lazy>(h);
 }
 
 /// IOMMU_IOAS_CHANGE_PROCESS: `io::submit(fd, wire::iommufd::ioas_change_process());`
@@ -335,7 +335,7 @@ constexpr bool hwpt_nested_only() {
 }
 
 template <typename Lazy = void>
-[[nodiscard]] lazy_result<Lazy, request<uapi::iommufd::hwpt_alloc>> hwpt_alloc_impl(u32 dev_id, u32 pt_id, uapi::bitmask<uapi::hwpt_alloc_flag> flags,
+[[nodiscard]] inline lazy_result<Lazy, request<uapi::iommufd::hwpt_alloc>> hwpt_alloc_impl(u32 dev_id, u32 pt_id, uapi::bitmask<uapi::hwpt_alloc_flag> flags,
                                                                   uapi::hwpt_data_type type, const void* data, u32 len,
                                                                   std::optional<u32> fault_id, bool nested_only = true) {
     constexpr std::string_view name = uapi::iommufd::hwpt_alloc.name;
@@ -344,17 +344,17 @@ template <typename Lazy = void>
     h.pt_id = pt_id;
     h.flags = flags;
     if (flags.has(uapi::hwpt_alloc_flag::fault_id_valid) && !fault_id)
-        return detail::refuse(name, "flags", EINVAL, "fault_id_valid is set by passing a fault_id");
+        return detail::refused(name, "flags", EINVAL, "fault_id_valid is set by passing a fault_id");
     if (fault_id) {
         h.flags |= uapi::hwpt_alloc_flag::fault_id_valid;
         h.fault_id = *fault_id;
     }
     if (data && nested_only && (flags.has(uapi::hwpt_alloc_flag::nest_parent) || flags.has(uapi::hwpt_alloc_flag::dirty_tracking)))
-        return detail::refuse(name, "flags", EOPNOTSUPP, "a nested (vendor data) HWPT cannot be a nest parent or track dirty pages");
+        return detail::refused(name, "flags", EOPNOTSUPP, "a nested (vendor data) HWPT cannot be a nest parent or track dirty pages");
     h.data_type = type;
     h.data_len = len;
     h.data_uptr = reinterpret_cast<std::uintptr_t>(data);
-    return prep<uapi::iommufd::hwpt_alloc>(h);
+    return detail::prep_result<uapi::iommufd::hwpt_alloc, Lazy>(h);
 }
 }  // namespace vfiopp::detail
 
@@ -363,7 +363,7 @@ namespace vfiopp::wire::iommufd {
 /// IOMMU_HWPT_ALLOC of a kernel-managed HWPT from an IOAS (data_type none, data_len 0, data_uptr 0).
 /// fault_id sets fault_id_valid. `auto r = wire::iommufd::hwpt_alloc(dev, ioas, hwpt_alloc_flag::nest_parent);`
 template <typename Lazy = void>
-[[nodiscard]] lazy_result<Lazy, request<uapi::iommufd::hwpt_alloc>> hwpt_alloc(u32 dev_id, u32 pt_id, uapi::bitmask<uapi::hwpt_alloc_flag> flags,
+[[nodiscard]] inline lazy_result<Lazy, request<uapi::iommufd::hwpt_alloc>> hwpt_alloc(u32 dev_id, u32 pt_id, uapi::bitmask<uapi::hwpt_alloc_flag> flags,
                                                              std::optional<u32> fault_id = {}) {
     return detail::hwpt_alloc_impl(dev_id, pt_id, flags, uapi::hwpt_data_type::none, nullptr, 0, fault_id);
 }
@@ -374,7 +374,7 @@ template <typename Lazy = void>
 /// nest_parent or dirty_tracking is refused (EOPNOTSUPP) before the ioctl.
 ///   uapi::iommu_hwpt_vtd_s1 s1{...}; auto r = wire::iommufd::hwpt_alloc(dev, parent_hwpt, {}, s1);
 template <detail::hwpt_data_candidate D>
-[[nodiscard]] result<request<uapi::iommufd::hwpt_alloc>> hwpt_alloc(u32 dev_id, u32 pt_id, uapi::bitmask<uapi::hwpt_alloc_flag> flags,
+[[nodiscard]] inline result<request<uapi::iommufd::hwpt_alloc>> hwpt_alloc(u32 dev_id, u32 pt_id, uapi::bitmask<uapi::hwpt_alloc_flag> flags,
                                                       const D& data, std::optional<u32> fault_id = {}) {
     static_assert(hwpt_vendor_data<D>,
                   "IOMMU_HWPT_ALLOC: this type has no IOMMU_HWPT_DATA_* value: specialize "
@@ -385,16 +385,16 @@ template <detail::hwpt_data_candidate D>
         return detail::hwpt_alloc_impl(dev_id, pt_id, flags, hwpt_data_traits<D>::data_type, &data,
                                        static_cast<u32>(sizeof(D)), fault_id, detail::hwpt_nested_only<D>());
     else
-        return detail::refuse(uapi::iommufd::hwpt_alloc.name, "data_type", EOPNOTSUPP, "unknown vendor data type");
+        return detail::refused(uapi::iommufd::hwpt_alloc.name, "data_type", EOPNOTSUPP, "unknown vendor data type");
 }
 template <detail::hwpt_data_candidate D>
-[[nodiscard]] result<request<uapi::iommufd::hwpt_alloc>> hwpt_alloc(u32, u32, uapi::bitmask<uapi::hwpt_alloc_flag>, const D&&,
+[[nodiscard]] inline result<request<uapi::iommufd::hwpt_alloc>> hwpt_alloc(u32, u32, uapi::bitmask<uapi::hwpt_alloc_flag>, const D&&,
                                                       std::optional<u32> = {}) = delete;  // data_uptr would dangle
 
 /// The same from a vendor-data variant (the alternative picks data_type; monostate = none); the variant must
 /// outlive the submit. `wire::iommufd::hwpt_data d = s1; auto r = wire::iommufd::hwpt_alloc(dev, parent, {}, d);`
 template <typename Lazy = void>
-[[nodiscard]] lazy_result<Lazy, request<uapi::iommufd::hwpt_alloc>> hwpt_alloc(u32 dev_id, u32 pt_id, uapi::bitmask<uapi::hwpt_alloc_flag> flags,
+[[nodiscard]] inline lazy_result<Lazy, request<uapi::iommufd::hwpt_alloc>> hwpt_alloc(u32 dev_id, u32 pt_id, uapi::bitmask<uapi::hwpt_alloc_flag> flags,
                                                              const hwpt_data& data, std::optional<u32> fault_id = {}) {
     return std::visit(
         [&](const auto& d) -> result<request<uapi::iommufd::hwpt_alloc>> {
@@ -428,23 +428,23 @@ namespace vfiopp::wire::iommufd {
 /// header().entry_num is the number the kernel handled (on an error: the index of the entry that failed).
 ///   std::array<iommu_hwpt_vtd_s1_invalidate, 2> e{...}; auto r = wire::iommufd::hwpt_invalidate(hwpt, std::span{e});
 template <typename Entry>
-[[nodiscard]] result<request<uapi::iommufd::hwpt_invalidate>> hwpt_invalidate(u32 hwpt_id, std::span<const Entry> entries) {
+[[nodiscard]] inline result<request<uapi::iommufd::hwpt_invalidate>> hwpt_invalidate(u32 hwpt_id, std::span<const Entry> entries) {
     constexpr std::string_view name = uapi::iommufd::hwpt_invalidate.name;
     constexpr auto type = detail::invalidate_type_of<Entry>();
-    auto n = checked_cast<u32>(entries.size(), {name, "entry_num"});
-    if (!n) return n.error();
-    if (auto bytes = checked_mul<u32>(*n, sizeof(Entry), {name, "entry_num"}); !bytes) return bytes.error();
+    u32 n = 0, bytes = 0;
+    if (!detail::cast_fits(entries.size(), n)) return detail::value_overflow({name, "entry_num"});
+    if (!detail::mul_fits(n, sizeof(Entry), bytes)) return detail::product_overflow({name, "entry_num"});
     uapi::iommu_hwpt_invalidate h{};
     h.hwpt_id = hwpt_id;
     h.data_type = type;
     h.entry_len = static_cast<u32>(sizeof(Entry));
-    h.entry_num = *n;
+    h.entry_num = n;
     h.data_uptr = entries.empty() ? 0 : reinterpret_cast<std::uintptr_t>(entries.data());
-    return prep<uapi::iommufd::hwpt_invalidate>(h);
+    return detail::prep_result<uapi::iommufd::hwpt_invalidate, Entry>(h);
 }
 /// The same from an array: `std::array<iommu_hwpt_vtd_s1_invalidate, 2> e{}; wire::iommufd::hwpt_invalidate(hwpt, e);`
 template <typename Entry, std::size_t N>
-[[nodiscard]] result<request<uapi::iommufd::hwpt_invalidate>> hwpt_invalidate(u32 hwpt_id, const std::array<Entry, N>& entries) {
+[[nodiscard]] inline result<request<uapi::iommufd::hwpt_invalidate>> hwpt_invalidate(u32 hwpt_id, const std::array<Entry, N>& entries) {
     return hwpt_invalidate(hwpt_id, std::span<const Entry>(entries));
 }
 
@@ -471,7 +471,7 @@ inline constexpr uapi::hw_info_type hw_info_type_of = hw_info_traits<D>::type;
 /// INPUT_TYPE, 6.17+); without it the driver's default type is reported: check header().data_type.out_data_type.
 ///   iommu_hw_info_vtd vtd{}; auto r = wire::iommufd::get_hw_info(dev_id, vtd); io::submit(fd, r);
 template <hw_info_data D>
-[[nodiscard]] request<uapi::iommufd::get_hw_info> get_hw_info(u32 dev_id, D& data, bool ask_type = false) {
+[[nodiscard]] inline request<uapi::iommufd::get_hw_info> get_hw_info(u32 dev_id, D& data, bool ask_type = false) {
     uapi::iommu_hw_info h{};
     h.dev_id = dev_id;
     h.data_len = static_cast<u32>(sizeof(D));
@@ -483,20 +483,20 @@ template <hw_info_data D>
     return prep<uapi::iommufd::get_hw_info>(h);
 }
 template <hw_info_data D>
-[[nodiscard]] request<uapi::iommufd::get_hw_info> get_hw_info(u32, const D&&, bool = false) = delete;  // data_uptr would dangle
+[[nodiscard]] inline request<uapi::iommufd::get_hw_info> get_hw_info(u32, const D&&, bool = false) = delete;  // data_uptr would dangle
 
 /// IOMMU_GET_HW_INFO of whatever the driver's default type is, into the caller's bytes (data_len = out.size(),
 /// at most 2^32 - 1: EOVERFLOW; the kernel copies min(data_len, its length) bytes and zeroes the rest, then writes
 /// its own length back into data_len). `alignas(8) std::array<std::byte, 64> b; auto r = wire::iommufd::get_hw_info(dev, std::span{b});`
 template <typename Lazy = void>
-[[nodiscard]] lazy_result<Lazy, request<uapi::iommufd::get_hw_info>> get_hw_info(u32 dev_id, std::span<std::byte> out) {
-    auto n = checked_cast<u32>(out.size(), {uapi::iommufd::get_hw_info.name, "data_len"});
-    if (!n) return n.error();
+[[nodiscard]] inline lazy_result<Lazy, request<uapi::iommufd::get_hw_info>> get_hw_info(u32 dev_id, std::span<std::byte> out) {
+    u32 n = 0;
+    if (!detail::cast_fits(out.size(), n)) return detail::value_overflow({uapi::iommufd::get_hw_info.name, "data_len"});
     uapi::iommu_hw_info h{};
     h.dev_id = dev_id;
-    h.data_len = *n;
+    h.data_len = n;
     h.data_uptr = out.empty() ? 0 : reinterpret_cast<std::uintptr_t>(out.data());
-    return prep<uapi::iommufd::get_hw_info>(h);
+    return detail::prep_result<uapi::iommufd::get_hw_info, Lazy>(h);
 }
 
 // ---- dirty tracking ----
@@ -513,12 +513,12 @@ template <typename Lazy = void>
 /// ceil(length / page_size / 64) words: EINVAL; a wrapping range: EOVERFLOW. no_clear keeps the dirty state.
 ///   std::array<u64, 4> bits{}; auto r = wire::iommufd::hwpt_get_dirty_bitmap(hwpt, iova, len, 4096, std::span{bits}).value();
 template <typename Lazy = void>
-[[nodiscard]] lazy_result<Lazy, request<uapi::iommufd::hwpt_get_dirty_bitmap>> hwpt_get_dirty_bitmap(u32 hwpt_id, u64 iova, u64 length, u64 page_size,
+[[nodiscard]] inline lazy_result<Lazy, request<uapi::iommufd::hwpt_get_dirty_bitmap>> hwpt_get_dirty_bitmap(u32 hwpt_id, u64 iova, u64 length, u64 page_size,
                                                                                    std::span<u64> bitmap, bool no_clear = false) {
     constexpr std::string_view name = uapi::iommufd::hwpt_get_dirty_bitmap.name;
     auto need = detail::dirty_bitmap_bytes(iova, length, page_size, {name, "length"});
-    if (!need) return need.error();
-    if (auto c = detail::check_bitmap_room(bitmap, *need, name); !c) return c.error();
+    if (!need) return detail::pass_error(need);
+    if (auto c = detail::check_bitmap_room(bitmap, *need, name); !c) return detail::pass_error(c);
     uapi::iommu_hwpt_get_dirty_bitmap h{};
     h.hwpt_id = hwpt_id;
     if (no_clear) h.flags = uapi::hwpt_get_dirty_bitmap_flag::no_clear;
@@ -526,7 +526,7 @@ template <typename Lazy = void>
     h.length = length;
     h.page_size = page_size;
     h.data = reinterpret_cast<std::uintptr_t>(bitmap.data());
-    return prep<uapi::iommufd::hwpt_get_dirty_bitmap>(h);
+    return detail::prep_result<uapi::iommufd::hwpt_get_dirty_bitmap, Lazy>(h);
 }
 
 // ---- fault queues, vIOMMUs, vDEVICEs, vEVENTQs, HW queues ----
@@ -567,46 +567,46 @@ template <typename Lazy = void>
 /// IOMMU_VEVENTQ_ALLOC of a queue of `type` (not default_: EOPNOTSUPP) holding depth events (0: EINVAL).
 ///   auto r = wire::iommufd::veventq_alloc(viommu, veventq_type::arm_smmuv3, 64).value(); r.header().out_veventq_fd;
 template <typename Lazy = void>
-[[nodiscard]] lazy_result<Lazy, request<uapi::iommufd::veventq_alloc>> veventq_alloc(u32 viommu_id, uapi::veventq_type type, u32 depth) {
+[[nodiscard]] inline lazy_result<Lazy, request<uapi::iommufd::veventq_alloc>> veventq_alloc(u32 viommu_id, uapi::veventq_type type, u32 depth) {
     constexpr std::string_view name = uapi::iommufd::veventq_alloc.name;
-    if (type == uapi::veventq_type::default_) return detail::refuse(name, "type", EOPNOTSUPP, "a vEVENTQ needs a driver event type");
-    if (depth == 0) return detail::refuse(name, "veventq_depth", EINVAL, "the queue depth must be > 0");
+    if (type == uapi::veventq_type::default_) return detail::refused(name, "type", EOPNOTSUPP, "a vEVENTQ needs a driver event type");
+    if (depth == 0) return detail::refused(name, "veventq_depth", EINVAL, "the queue depth must be > 0");
     uapi::iommu_veventq_alloc h{};
     h.viommu_id = viommu_id;
     h.type = type;
     h.veventq_depth = depth;
-    return prep<uapi::iommufd::veventq_alloc>(h);
+    return detail::prep_result<uapi::iommufd::veventq_alloc, Lazy>(h);
 }
 
 /// IOMMU_HW_QUEUE_ALLOC of queue `index` of `type` over guest memory [nesting_parent_iova, + length) (length 0:
 /// EINVAL; wrapping: EOVERFLOW). `auto r = wire::iommufd::hw_queue_alloc(viommu, hw_queue_type::tegra241_cmdqv, 0, gpa, 0x10000).value();`
 template <typename Lazy = void>
-[[nodiscard]] lazy_result<Lazy, request<uapi::iommufd::hw_queue_alloc>> hw_queue_alloc(u32 viommu_id, uapi::hw_queue_type type, u32 index,
+[[nodiscard]] inline lazy_result<Lazy, request<uapi::iommufd::hw_queue_alloc>> hw_queue_alloc(u32 viommu_id, uapi::hw_queue_type type, u32 index,
                                                                      u64 nesting_parent_iova, u64 length) {
     constexpr std::string_view name = uapi::iommufd::hw_queue_alloc.name;
-    if (length == 0) return detail::refuse(name, "length", EINVAL, "a queue needs a non-zero length");
-    if (auto c = checked_range(nesting_parent_iova, length, {name, "length"}); !c) return c.error();
+    if (length == 0) return detail::refused(name, "length", EINVAL, "a queue needs a non-zero length");
+    if (!detail::range_fits(nesting_parent_iova, length)) return detail::range_overflow({name, "length"});
     uapi::iommu_hw_queue_alloc h{};
     h.viommu_id = viommu_id;
     h.type = type;
     h.index = index;
     h.nesting_parent_iova = nesting_parent_iova;
     h.length = length;
-    return prep<uapi::iommufd::hw_queue_alloc>(h);
+    return detail::prep_result<uapi::iommufd::hw_queue_alloc, Lazy>(h);
 }
 
 /// IOMMU_IOAS_NOIOMMU_GET_PA of iova (at most length bytes; 0: EINVAL): out_phys and the contiguous length after.
 ///   auto r = wire::iommufd::ioas_noiommu_get_pa(ioas, iova, 1 << 20).value();
 template <typename Lazy = void>
-[[nodiscard]] lazy_result<Lazy, request<uapi::iommufd::ioas_noiommu_get_pa>> ioas_noiommu_get_pa(u32 ioas_id, u64 iova, u64 length) {
+[[nodiscard]] inline lazy_result<Lazy, request<uapi::iommufd::ioas_noiommu_get_pa>> ioas_noiommu_get_pa(u32 ioas_id, u64 iova, u64 length) {
     constexpr std::string_view name = uapi::iommufd::ioas_noiommu_get_pa.name;
-    if (length == 0) return detail::refuse(name, "length", EINVAL, "the query needs a non-zero length");
-    if (auto c = checked_range(iova, length, {name, "length"}); !c) return c.error();
+    if (length == 0) return detail::refused(name, "length", EINVAL, "the query needs a non-zero length");
+    if (!detail::range_fits(iova, length)) return detail::range_overflow({name, "length"});
     uapi::iommu_ioas_noiommu_get_pa h{};
     h.ioas_id = ioas_id;
     h.iova = iova;
     h.length = length;
-    return prep<uapi::iommufd::ioas_noiommu_get_pa>(h);
+    return detail::prep_result<uapi::iommufd::ioas_noiommu_get_pa, Lazy>(h);
 }
 
 }  // namespace vfiopp::wire::iommufd

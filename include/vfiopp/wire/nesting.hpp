@@ -72,12 +72,12 @@ using nesting_op_request =
 ///     IOMMU_SVA_VTD_GPASID_LAST, a host PASID outside (0, 2^20), non-zero padding.
 ///   auto req = wire::nesting_op<abi::v7>(wire::cache_invalidate{info}).value();
 template <typename Abi>
-[[nodiscard]] result<nesting_op_request<Abi>> nesting_op(const nesting_payload& payload) {
+[[nodiscard]] inline result<nesting_op_request<Abi>> nesting_op(const nesting_payload& payload) {
     using T = uapi::abi_traits<Abi>;
+    using Req = nesting_op_request<Abi>;
     constexpr std::string_view name = T::nesting_op.name;
-    nesting_op_request<Abi> r;
-    result<void> st = std::visit(
-        [&](const auto& alt) -> result<void> {
+    return std::visit(
+        [&](const auto& alt) -> result<Req> {
             using Alt = std::remove_cvref_t<decltype(alt)>;
             typename T::nesting_op_type h{};
             T::set_op(h, detail::op_of_alternative<Abi, Alt>());
@@ -90,19 +90,25 @@ template <typename Abi>
             if constexpr (std::is_same_v<Alt, cache_invalidate>) {
                 v = rules::check_cache_invalidate_content(data);
                 if (v.accepted() && !data.cache.any())  // the kernel lets it through as a no-op; say so instead
-                    return detail::refuse(name, "data.cache", EINVAL, "no cache to invalidate");
+                    return detail::refused(name, "data.cache", EINVAL, "no cache to invalidate");
             } else {
                 // The VT-d driver's bind checks for unbind too, stricter than the 2020 kernel (its unbind reads
                 // only hpasid past the generic checks): a payload that could not have bound (format 0, undefined
                 // VT-d flags, a host PASID outside (0, 2^20)) is a caller's mistake that v7 would answer with 0.
                 v = rules::check_bind_content(data, true);
             }
-            if (!v.accepted()) return v.as_error(name);
-            return detail::put_with_trailer(r, h, &data, sizeof data, "data");  // cannot fail: sized for the largest
+            if (!v.accepted()) return detail::refused(name, v.field, v.code, v.rule);  // = v.as_error(name)
+            // The storage is sized for the largest alternative, so put_with_trailer's checks cannot fail: the
+            // image is written in the result's storage directly, the payload copied from the caller's (not from
+            // `data`, which was just patched: GCC would copy it with wide loads waiting on those narrow stores),
+            // then its argsz and version set in place.
+            return detail::make_result<Req>([&](Req& r) {
+                detail::write_with_trailer(r, h, &alt.data, sizeof data);
+                detail::image_access::write(r, T::data_offset + offsetof(decltype(data), argsz), data.argsz);
+                detail::image_access::write(r, T::data_offset + offsetof(decltype(data), version), data.version);
+            });
         },
         payload);
-    if (!st) return st.error();
-    return r;
 }
 
 /// An inclusive PASID range: `wire::pasid_range{1, 1000}`.
@@ -122,13 +128,13 @@ using pasid_request =
 
 namespace vfiopp::detail {
 template <typename Abi>
-[[nodiscard]] result<void> check_pasid_range(wire::pasid_range r) {
+[[nodiscard]] inline result<void> check_pasid_range(wire::pasid_range r) {
     constexpr std::string_view name = uapi::abi_traits<Abi>::pasid_request.name;
-    if (r.min > r.max) return detail::refuse(name, "range", EINVAL, "range.min is above range.max");
+    if (r.min > r.max) return detail::refused(name, "range", EINVAL, "range.min is above range.max");
     if constexpr (std::is_same_v<Abi, uapi::abi::v7>) {
         // The v7 kernel compares with `> 1 << VFIO_IOMMU_PASID_BITS`; PASIDs are 31-bit values, so stay below.
         constexpr u32 pasid_max = (u32{1} << uapi::v7::vfio_iommu_pasid_bits) - 1;
-        if (r.max > pasid_max) return detail::refuse(name, "range", EINVAL, "range.max exceeds the 31-bit PASID space");
+        if (r.max > pasid_max) return detail::refused(name, "range", EINVAL, "range.max exceeds the 31-bit PASID space");
     }
     return {};
 }
@@ -136,14 +142,14 @@ template <typename Abi>
 /// A PASID_REQUEST of revision Abi whose flags are `flag` and whose range is r (checked first): what ALLOC (both
 /// revisions) and v7's range FREE share.
 template <typename Abi>
-result<wire::pasid_request<Abi>> pasid_range_request(typename uapi::abi_traits<Abi>::pasid_request_flag flag,
+inline result<wire::pasid_request<Abi>> pasid_range_request(typename uapi::abi_traits<Abi>::pasid_request_flag flag,
                                                      wire::pasid_range r) {
-    if (auto c = check_pasid_range<Abi>(r); !c) return c.error();
+    if (auto c = check_pasid_range<Abi>(r); !c) return detail::pass_error(c);
     typename uapi::abi_traits<Abi>::pasid_request_type h{};
     h.flags = flag;
     h.range.min = r.min;
     h.range.max = r.max;
-    return prep<uapi::abi_traits<Abi>::pasid_request>(h);
+    return detail::prep_result<uapi::abi_traits<Abi>::pasid_request, Abi>(h);
 }
 }  // namespace vfiopp::detail
 
@@ -152,7 +158,7 @@ namespace vfiopp::wire {
 /// VFIO_IOMMU_PASID_REQUEST ALLOC of one PASID in range (flags = alloc; min > max, or for v7 max > 0x7fffffff:
 /// EINVAL before the ioctl). `int pasid = io::submit(container, wire::pasid_alloc<abi::v7>({1, 1000}).value()).value();`
 template <uapi::proposal_abi Abi>
-[[nodiscard]] result<pasid_request<Abi>> pasid_alloc(pasid_range range) {
+[[nodiscard]] inline result<pasid_request<Abi>> pasid_alloc(pasid_range range) {
     return detail::pasid_range_request<Abi>(uapi::abi_traits<Abi>::pasid_request_flag::alloc, range);
 }
 
@@ -160,14 +166,14 @@ template <uapi::proposal_abi Abi>
 ///   io::submit(container, wire::pasid_free<abi::v7>({5, 5}).value());
 template <uapi::proposal_abi Abi>
     requires std::is_same_v<Abi, uapi::abi::v7>
-[[nodiscard]] result<pasid_request<Abi>> pasid_free(pasid_range range) {
+[[nodiscard]] inline result<pasid_request<Abi>> pasid_free(pasid_range range) {
     return detail::pasid_range_request<Abi>(uapi::v7::pasid_request_flag::free, range);
 }
 
 /// seed VFIO_IOMMU_PASID_REQUEST FREE of one PASID (the seed frees `pasid`, not a range): `wire::pasid_free<abi::seed>(5u)`
 template <uapi::proposal_abi Abi>
     requires std::is_same_v<Abi, uapi::abi::seed>
-[[nodiscard]] pasid_request<Abi> pasid_free(u32 pasid) {
+[[nodiscard]] inline pasid_request<Abi> pasid_free(u32 pasid) {
     uapi::seed::vfio_iommu_pasid_request h{};
     h.flags = uapi::seed::pasid_request_flag::free;
     h.pasid = pasid;

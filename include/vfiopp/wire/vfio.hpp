@@ -59,38 +59,38 @@ using uapi::irq_set_flag;
 /// VFIO_IOMMU_GET_INFO with room for a capability chain of Capacity bytes (argsz starts at 24; negotiate() grows it).
 ///   auto req = wire::vfio::iommu_get_info<512>(); io::negotiate(container, req).value();
 template <std::size_t Capacity = sizeof(uapi::vfio_iommu_type1_info)>
-[[nodiscard]] request<uapi::vfio::iommu_get_info, inline_storage<Capacity>> iommu_get_info() {
+[[nodiscard]] inline request<uapi::vfio::iommu_get_info, inline_storage<Capacity>> iommu_get_info() {
     return prep_with_room<uapi::vfio::iommu_get_info, Capacity>({});
 }
 
 /// VFIO_IOMMU_MAP_DMA of [vaddr, vaddr + size) at iova; size 0 or a wrapping range is refused (EINVAL / EOVERFLOW).
 ///   auto r = wire::vfio::iommu_map_dma(uintptr_t(p), 0x100000, 0x200000, map_dma_flag::read | map_dma_flag::write).value();
 template <typename Lazy = void>
-[[nodiscard]] lazy_result<Lazy, request<uapi::vfio::iommu_map_dma>> iommu_map_dma(u64 vaddr, u64 iova, u64 size, uapi::bitmask<uapi::map_dma_flag> flags) {
+[[nodiscard]] inline lazy_result<Lazy, request<uapi::vfio::iommu_map_dma>> iommu_map_dma(u64 vaddr, u64 iova, u64 size, uapi::bitmask<uapi::map_dma_flag> flags) {
     constexpr std::string_view name = uapi::vfio::iommu_map_dma.name;
-    if (size == 0) return detail::refuse(name, "size", EINVAL, "a mapping needs a non-zero size");
-    if (auto c = checked_range(iova, size, {name, "size"}); !c) return c.error();
-    if (auto c = checked_range(vaddr, size, {name, "size"}); !c) return c.error();
+    if (size == 0) return detail::refused(name, "size", EINVAL, "a mapping needs a non-zero size");
+    if (!detail::range_fits(iova, size)) return detail::range_overflow({name, "size"});
+    if (!detail::range_fits(vaddr, size)) return detail::range_overflow({name, "size"});
     uapi::vfio_iommu_type1_dma_map m{};
     m.flags = flags;
     m.vaddr = vaddr;
     m.iova = iova;
     m.size = size;
-    return prep<uapi::vfio::iommu_map_dma>(m);
+    return detail::prep_result<uapi::vfio::iommu_map_dma, Lazy>(m);
 }
 
 /// VFIO_IOMMU_UNMAP_DMA of the mappings in [iova, iova + size) (flags 0, argsz 24); size 0 is EINVAL, a wrapping
 /// range EOVERFLOW. After the ioctl header().size is the number of bytes unmapped.
 ///   auto r = wire::vfio::iommu_unmap_dma(0x100000, 0x200000).value();
 template <typename Lazy = void>
-[[nodiscard]] lazy_result<Lazy, request<uapi::vfio::iommu_unmap_dma>> iommu_unmap_dma(u64 iova, u64 size) {
+[[nodiscard]] inline lazy_result<Lazy, request<uapi::vfio::iommu_unmap_dma>> iommu_unmap_dma(u64 iova, u64 size) {
     constexpr std::string_view name = uapi::vfio::iommu_unmap_dma.name;
-    if (size == 0) return detail::refuse(name, "size", EINVAL, "an unmap needs a non-zero size (use iommu_unmap_all)");
-    if (auto c = checked_range(iova, size, {name, "size"}); !c) return c.error();
+    if (size == 0) return detail::refused(name, "size", EINVAL, "an unmap needs a non-zero size (use iommu_unmap_all)");
+    if (!detail::range_fits(iova, size)) return detail::range_overflow({name, "size"});
     uapi::vfio_iommu_type1_dma_unmap u{};
     u.iova = iova;
     u.size = size;
-    return prep<uapi::vfio::iommu_unmap_dma>(u);
+    return detail::prep_result<uapi::vfio::iommu_unmap_dma, Lazy>(u);
 }
 
 /// VFIO_IOMMU_UNMAP_DMA of every mapping (flags UNMAP_ALL, iova 0, size 0; needs extension::unmap_all).
@@ -104,13 +104,14 @@ template <typename Lazy = void>
 /// VFIO_IOMMU_UNMAP_DMA with flags VADDR: invalidates the vaddr of [iova, iova + size) (extension::update_vaddr);
 /// re-supply it with MAP_DMA flags vaddr. `auto r = wire::vfio::iommu_unmap_vaddr(iova, size).value();`
 template <typename Lazy = void>
-[[nodiscard]] lazy_result<Lazy, request<uapi::vfio::iommu_unmap_dma>> iommu_unmap_vaddr(u64 iova, u64 size) {
-    auto r = iommu_unmap_dma(iova, size);
-    if (!r) return r.error();
-    auto h = r->header();
-    h.flags = uapi::unmap_dma_flag::vaddr;
-    detail::put_header(*r, h, static_cast<u32>(sizeof h));
-    return r;
+[[nodiscard]] inline lazy_result<Lazy, request<uapi::vfio::iommu_unmap_dma>> iommu_unmap_vaddr(u64 iova, u64 size) {
+    auto r = iommu_unmap_dma<Lazy>(iova, size);  // <Lazy>: instantiated only where this is
+    if (r) {
+        auto h = r->header();
+        h.flags = uapi::unmap_dma_flag::vaddr;
+        detail::put_header(*r, h, static_cast<u32>(sizeof h));
+    }
+    return r;  // the one return: r is the caller's result (NRVO)
 }
 
 }  // namespace vfiopp::wire::vfio
@@ -122,10 +123,10 @@ namespace vfiopp::detail {
 [[nodiscard]] constexpr result<u64> vfio_dirty_bitmap_bytes(u64 iova, u64 size, u64 pgsize, std::span<const u64> bitmap,
                                                             std::string_view ioctl) {
     auto need = dirty_bitmap_bytes(iova, size, pgsize, {ioctl, "size"});
-    if (!need) return need.error();
+    if (!need) return detail::pass_error(need);
     if (*need > vfio_dirty_bitmap_size_max)
-        return refuse(ioctl, "size", EINVAL, "the range needs more than INT_MAX bitmap bits");
-    if (auto c = check_bitmap_room(bitmap, *need, ioctl); !c) return c.error();
+        return refused(ioctl, "size", EINVAL, "the range needs more than INT_MAX bitmap bits");
+    if (auto c = check_bitmap_room(bitmap, *need, ioctl); !c) return detail::pass_error(c);
     return need;
 }
 }  // namespace vfiopp::detail
@@ -142,10 +143,10 @@ using unmap_dma_dirty_request =
 /// range or a too-small bitmap is EINVAL; a wrapping range EOVERFLOW. The bitmap must outlive the submit.
 ///   std::array<u64, 8> bits{}; auto r = wire::vfio::iommu_unmap_dma_dirty(iova, size, 4096, std::span{bits}).value();
 template <typename Lazy = void>
-[[nodiscard]] lazy_result<Lazy, unmap_dma_dirty_request> iommu_unmap_dma_dirty(u64 iova, u64 size, u64 pgsize, std::span<u64> bitmap) {
+[[nodiscard]] inline lazy_result<Lazy, unmap_dma_dirty_request> iommu_unmap_dma_dirty(u64 iova, u64 size, u64 pgsize, std::span<u64> bitmap) {
     constexpr std::string_view name = uapi::vfio::iommu_unmap_dma.name;
     auto need = detail::vfio_dirty_bitmap_bytes(iova, size, pgsize, bitmap, name);
-    if (!need) return need.error();
+    if (!need) return detail::pass_error(need);
     uapi::vfio_iommu_type1_dma_unmap u{};
     u.flags = uapi::unmap_dma_flag::get_dirty_bitmap;
     u.iova = iova;
@@ -154,9 +155,9 @@ template <typename Lazy = void>
     b.pgsize = pgsize;
     b.size = *need;
     b.data = bitmap.data();
-    unmap_dma_dirty_request r;
-    if (auto st = detail::put_with_trailer(r, u, &b, sizeof b, "data"); !st) return st.error();
-    return r;
+    // the storage is sized for exactly this trailer: put_with_trailer's checks cannot fail
+    return detail::make_result<unmap_dma_dirty_request>(
+        [&](unmap_dma_dirty_request& r) { detail::write_with_trailer(r, u, &b, sizeof b); });
 }
 
 /// VFIO_IOMMU_DIRTY_PAGES with room for the GET_BITMAP trailer (argsz 8 for start/stop, 8 + 40 = 48 for get).
@@ -187,10 +188,10 @@ namespace vfiopp::wire::vfio {
 /// VFIO_IOMMU_DIRTY_PAGES GET_BITMAP of [iova, iova + size) into the caller's bitmap (argsz 48; same checks as
 /// iommu_unmap_dma_dirty). `auto r = wire::vfio::iommu_dirty_pages_get_bitmap(iova, sz, 4096, std::span{bits}).value();`
 template <typename Lazy = void>
-[[nodiscard]] lazy_result<Lazy, dirty_pages_request> iommu_dirty_pages_get_bitmap(u64 iova, u64 size, u64 pgsize, std::span<u64> bitmap) {
+[[nodiscard]] inline lazy_result<Lazy, dirty_pages_request> iommu_dirty_pages_get_bitmap(u64 iova, u64 size, u64 pgsize, std::span<u64> bitmap) {
     constexpr std::string_view name = uapi::vfio::iommu_dirty_pages.name;
     auto need = detail::vfio_dirty_bitmap_bytes(iova, size, pgsize, bitmap, name);
-    if (!need) return need.error();
+    if (!need) return detail::pass_error(need);
     uapi::vfio_iommu_type1_dirty_bitmap h{};
     h.flags = uapi::dirty_pages_flag::get_bitmap;
     uapi::vfio_iommu_type1_dirty_bitmap_get g{};
@@ -199,9 +200,9 @@ template <typename Lazy = void>
     g.bitmap.pgsize = pgsize;
     g.bitmap.size = *need;
     g.bitmap.data = bitmap.data();
-    dirty_pages_request r;
-    if (auto st = detail::put_with_trailer(r, h, &g, sizeof g, "data"); !st) return st.error();
-    return r;
+    // the storage is sized for exactly this trailer: put_with_trailer's checks cannot fail
+    return detail::make_result<dirty_pages_request>(
+        [&](dirty_pages_request& r) { detail::write_with_trailer(r, h, &g, sizeof g); });
 }
 
 // ---- group fd ----
@@ -214,13 +215,13 @@ using group_set_container_request = request<uapi::vfio::group_set_container, inl
 /// VFIO_GROUP_SET_CONTAINER(container_fd); a negative fd is EBADF before the ioctl.
 ///   io::submit(group, wire::vfio::group_set_container(container).value());
 template <typename Lazy = void>
-[[nodiscard]] lazy_result<Lazy, group_set_container_request> group_set_container(int container_fd) {
+[[nodiscard]] inline lazy_result<Lazy, group_set_container_request> group_set_container(int container_fd) {
     if (container_fd < 0)
-        return detail::refuse(uapi::vfio::group_set_container.name, "container_fd", EBADF, "the container fd must be >= 0");
-    group_set_container_request r;
-    detail::image_access::write(r, 0, static_cast<uapi::s32>(container_fd));
-    detail::image_access::set_size(r, sizeof(uapi::s32));
-    return r;
+        return detail::refused(uapi::vfio::group_set_container.name, "container_fd", EBADF, "the container fd must be >= 0");
+    return detail::make_result<group_set_container_request>([&](group_set_container_request& r) {
+        detail::image_access::write(r, 0, static_cast<uapi::s32>(container_fd));
+        detail::image_access::set_size(r, sizeof(uapi::s32));
+    });
 }
 
 /// VFIO_GROUP_UNSET_CONTAINER (no argument): `io::submit(group, wire::vfio::group_unset_container());`
@@ -236,17 +237,18 @@ using group_get_device_fd_request = request<uapi::vfio::group_get_device_fd, inl
 /// VFIO_GROUP_GET_DEVICE_FD(name): an empty name or one containing NUL is EINVAL, one longer than MaxName E2BIG.
 ///   unique_fd dev = io::submit(group, wire::vfio::group_get_device_fd("0000:00:04.0").value()).value();
 template <std::size_t MaxName = device_name_max>
-[[nodiscard]] result<group_get_device_fd_request<MaxName>> group_get_device_fd(std::string_view name) {
+[[nodiscard]] inline result<group_get_device_fd_request<MaxName>> group_get_device_fd(std::string_view name) {
     constexpr std::string_view ioctl = uapi::vfio::group_get_device_fd.name;
-    if (name.empty()) return detail::refuse(ioctl, "name", EINVAL, "the device name is empty");
+    if (name.empty()) return detail::refused(ioctl, "name", EINVAL, "the device name is empty");
     if (name.find('\0') != std::string_view::npos)
-        return detail::refuse(ioctl, "name", EINVAL, "the device name contains a NUL byte");
-    if (name.size() > MaxName) return detail::refuse(ioctl, "name", E2BIG, "the device name is longer than the inline storage");
-    group_get_device_fd_request<MaxName> r;
-    detail::image_access::write_bytes(r, 0, name.data(), name.size());
-    detail::image_access::zero(r, name.size(), 1);
-    detail::image_access::set_size(r, static_cast<u32>(name.size() + 1));
-    return r;
+        return detail::refused(ioctl, "name", EINVAL, "the device name contains a NUL byte");
+    if (name.size() > MaxName) return detail::refused(ioctl, "name", E2BIG, "the device name is longer than the inline storage");
+    using Req = group_get_device_fd_request<MaxName>;
+    return detail::make_result<Req>([&](Req& r) {
+        detail::image_access::write_bytes(r, 0, name.data(), name.size());
+        detail::image_access::zero(r, name.size(), 1);
+        detail::image_access::set_size(r, static_cast<u32>(name.size() + 1));
+    });
 }
 
 // ---- device fd ----
@@ -256,14 +258,14 @@ template <std::size_t MaxName = device_name_max>
 /// VFIO_DEVICE_GET_INFO with room for a capability chain (argsz starts at 24; io::negotiate() grows it).
 ///   auto req = wire::vfio::device_get_info<256>(); io::negotiate(dev, req).value();
 template <std::size_t Capacity = sizeof(uapi::vfio_device_info)>
-[[nodiscard]] request<uapi::vfio::device_get_info, inline_storage<Capacity>> device_get_info() {
+[[nodiscard]] inline request<uapi::vfio::device_get_info, inline_storage<Capacity>> device_get_info() {
     return prep_with_room<uapi::vfio::device_get_info, Capacity>({});
 }
 
 /// VFIO_DEVICE_GET_REGION_INFO of region `index` with room for a capability chain (argsz starts at 32).
 ///   auto req = wire::vfio::device_get_region_info<1024>(pci_region_index::bar0); io::negotiate(dev, req).value();
 template <std::size_t Capacity = sizeof(uapi::vfio_region_info), typename Index>
-[[nodiscard]] request<uapi::vfio::device_get_region_info, inline_storage<Capacity>> device_get_region_info(Index index) {
+[[nodiscard]] inline request<uapi::vfio::device_get_region_info, inline_storage<Capacity>> device_get_region_info(Index index) {
     uapi::vfio_region_info h{};
     h.index = static_cast<u32>(index);
     return prep_with_room<uapi::vfio::device_get_region_info, Capacity>(h);
@@ -271,7 +273,7 @@ template <std::size_t Capacity = sizeof(uapi::vfio_region_info), typename Index>
 
 /// VFIO_DEVICE_GET_IRQ_INFO of irq `index` (argsz 16): `auto r = wire::vfio::device_get_irq_info(pci_irq_index::msix);`
 template <typename Index>
-[[nodiscard]] request<uapi::vfio::device_get_irq_info> device_get_irq_info(Index index) {
+[[nodiscard]] inline request<uapi::vfio::device_get_irq_info> device_get_irq_info(Index index) {
     uapi::vfio_irq_info h{};
     h.index = static_cast<u32>(index);
     return prep<uapi::vfio::device_get_irq_info>(h);
@@ -300,7 +302,7 @@ using set_irqs_request =
 
 namespace vfiopp::detail {
 template <typename Action>
-uapi::vfio_irq_set irq_header(uapi::irq_set_flag data, u32 index, u32 start, u32 count) {
+inline uapi::vfio_irq_set irq_header(uapi::irq_set_flag data, u32 index, u32 start, u32 count) {
     uapi::vfio_irq_set h{};
     h.flags = data | Action::flag;
     h.index = index;
@@ -319,7 +321,7 @@ namespace vfiopp::wire::vfio {
 /// VFIO_DEVICE_SET_IRQS, DATA_NONE: apply Action to [start, start + count) of irq `index` (count 0 with
 /// irq_trigger disables the index). `auto r = wire::vfio::set_irqs_none<irq_unmask>(pci_irq_index::intx, 0, 1);`
 template <typename Action, typename Index>
-[[nodiscard]] set_irqs_request<0> set_irqs_none(Index index, u32 start, u32 count) {
+[[nodiscard]] inline set_irqs_request<0> set_irqs_none(Index index, u32 start, u32 count) {
     set_irqs_request<0> r;
     detail::put_header(r, detail::irq_header<Action>(irq_set_flag::data_none, detail::index_value(index), start, count),
                              static_cast<u32>(sizeof(uapi::vfio_irq_set)));
@@ -329,37 +331,39 @@ template <typename Action, typename Index>
 /// VFIO_DEVICE_SET_IRQS, DATA_BOOL: one bool per vector from start (true = apply Action).
 ///   wire::vfio::set_irqs_request<4> r; wire::vfio::set_irqs_bools<irq_mask>(r, pci_irq_index::msix, 0, bits);
 template <typename Action, std::size_t N, typename Index>
-[[nodiscard]] result<void> set_irqs_bools(request<uapi::vfio::device_set_irqs, inline_storage<N>>& r, Index index, u32 start,
+[[nodiscard, gnu::always_inline]] inline result<void> set_irqs_bools(request<uapi::vfio::device_set_irqs, inline_storage<N>>& r, Index index, u32 start,
                             std::span<const bool> values) {
     constexpr std::string_view name = uapi::vfio::device_set_irqs.name;
-    auto count = checked_cast<u32>(values.size(), {name, "count"});
-    if (!count) return count.error();
-    if (auto end = checked_add<u32>(start, *count, {name, "start"}); !end) return end.error();
+    u32 count = 0, end = 0;
+    if (!detail::cast_fits(values.size(), count)) return detail::value_overflow({name, "count"});
+    if (!detail::add_fits(start, count, end)) return detail::sum_overflow({name, "start"});
     std::array<u8, N> bytes{};
     if (values.size() > N - ::vfiopp::detail::flex_offset<uapi::vfio_irq_set>)
-        return detail::refuse(name, "count", E2BIG, "more bools than the request's inline capacity");
+        return detail::refused(name, "count", E2BIG, "more bools than the request's inline capacity");
     for (std::size_t i = 0; i < values.size(); ++i) bytes[i] = values[i] ? 1 : 0;
-    return detail::put_with_trailer(r, detail::irq_header<Action>(irq_set_flag::data_bool, detail::index_value(index), start, *count),
+    return detail::put_with_trailer(r, detail::irq_header<Action>(irq_set_flag::data_bool, detail::index_value(index), start, count),
                                           bytes.data(), values.size(), "count");
 }
 
 /// VFIO_DEVICE_SET_IRQS, DATA_EVENTFD: one eventfd per vector from start (-1 de-assigns that vector).
 ///   wire::vfio::set_irqs_request<8> r; wire::vfio::set_irqs_eventfds<irq_trigger>(r, pci_irq_index::msix, 0, fds);
+/// (Always inlined, like the other writers of a caller's trailer request: past GCC's inlining budget for its checks
+/// and loop, and inlined it sees the caller's fd count, so the trailer copy becomes fixed-size moves.)
 template <typename Action, std::size_t N, typename Index>
-[[nodiscard]] result<void> set_irqs_eventfds(request<uapi::vfio::device_set_irqs, inline_storage<N>>& r, Index index, u32 start,
+[[nodiscard, gnu::always_inline]] inline result<void> set_irqs_eventfds(request<uapi::vfio::device_set_irqs, inline_storage<N>>& r, Index index, u32 start,
                                std::span<const int> fds) {
     static_assert(!std::is_same_v<Action, irq_mask>,
                   "VFIO_DEVICE_SET_IRQS: ACTION_MASK with DATA_EVENTFD is not implemented by vfio-pci (the kernel "
                   "returns ENOTTY); use set_irqs_none or set_irqs_bools to mask");
     constexpr std::string_view name = uapi::vfio::device_set_irqs.name;
-    auto count = checked_cast<u32>(fds.size(), {name, "count"});
-    if (!count) return count.error();
-    if (auto end = checked_add<u32>(start, *count, {name, "start"}); !end) return end.error();
+    u32 count = 0, end = 0;
+    if (!detail::cast_fits(fds.size(), count)) return detail::value_overflow({name, "count"});
+    if (!detail::add_fits(start, count, end)) return detail::sum_overflow({name, "start"});
     if (fds.size() > (N - ::vfiopp::detail::flex_offset<uapi::vfio_irq_set>) / sizeof(int))
-        return detail::refuse(name, "count", E2BIG, "more eventfds than the request's inline capacity");
+        return detail::refused(name, "count", E2BIG, "more eventfds than the request's inline capacity");
     for (int fd : fds)
-        if (fd < -1) return detail::refuse(name, "data", EINVAL, "an eventfd must be >= 0, or -1 to de-assign");
-    return detail::put_with_trailer(r, detail::irq_header<Action>(irq_set_flag::data_eventfd, detail::index_value(index), start, *count),
+        if (fd < -1) return detail::refused(name, "data", EINVAL, "an eventfd must be >= 0, or -1 to de-assign");
+    return detail::put_with_trailer(r, detail::irq_header<Action>(irq_set_flag::data_eventfd, detail::index_value(index), start, count),
                                           fds.data(), fds.size_bytes(), "count");
 }
 
@@ -430,7 +434,7 @@ using feature_request =
 
 namespace vfiopp::detail {
 template <typename P, typename R>
-[[nodiscard]] wire::vfio::feature_request<P, R> make_feature_request(uapi::bitmask<uapi::device_feature_flag> op, const P* payload) {
+[[nodiscard]] inline wire::vfio::feature_request<P, R> make_feature_request(uapi::bitmask<uapi::device_feature_flag> op, const P* payload) {
     using T = wire::vfio::feature_traits<P>;
     wire::vfio::feature_request<P, R> r;
     uapi::vfio_device_feature h{};
@@ -448,7 +452,7 @@ namespace vfiopp::wire::vfio {
 /// VFIO_DEVICE_FEATURE GET of payload P (feature number and GET flag from P; argsz = 8 + sizeof(P)).
 ///   auto req = wire::vfio::feature_get<vfio_device_feature_migration>(); io::submit(dev, req); req.read<...>(8);
 template <typename P>
-[[nodiscard]] feature_request<P, typename feature_traits<P>::get_returns> feature_get() {
+[[nodiscard]] inline feature_request<P, typename feature_traits<P>::get_returns> feature_get() {
     static_assert(static_cast<u8>(feature_traits<P>::ops) & static_cast<u8>(feature_ops::get),
                   "VFIO_DEVICE_FEATURE: this feature does not support GET (the kernel returns EINVAL)");
     P zero{};
@@ -457,7 +461,7 @@ template <typename P>
 
 /// VFIO_DEVICE_FEATURE SET with payload p: `auto req = wire::vfio::feature_set(vfio_device_feature_bus_master{...});`
 template <typename P>
-[[nodiscard]] feature_request<P, typename feature_traits<P>::set_returns> feature_set(const P& p) {
+[[nodiscard]] inline feature_request<P, typename feature_traits<P>::set_returns> feature_set(const P& p) {
     static_assert(static_cast<u8>(feature_traits<P>::ops) & static_cast<u8>(feature_ops::set),
                   "VFIO_DEVICE_FEATURE: this feature does not support SET (the kernel returns EINVAL)");
     return detail::make_feature_request<P, typename feature_traits<P>::set_returns>(uapi::device_feature_flag::set, &p);
@@ -466,7 +470,7 @@ template <typename P>
 /// VFIO_DEVICE_FEATURE PROBE: does the device support P with the operations P allows? No payload (argsz 8).
 ///   bool mig = io::submit(dev, wire::vfio::feature_probe<vfio_device_feature_migration>()).has_value();
 template <typename P>
-[[nodiscard]] feature_request<P> feature_probe() {
+[[nodiscard]] inline feature_request<P> feature_probe() {
     using T = feature_traits<P>;
     uapi::bitmask<uapi::device_feature_flag> f = uapi::device_feature_flag::probe;
     if (static_cast<u8>(T::ops) & static_cast<u8>(feature_ops::get)) f |= uapi::device_feature_flag::get;
@@ -490,13 +494,13 @@ using pci_hot_reset_request =
 /// Hot reset proving ownership of every affected group with its fd.
 ///   wire::vfio::pci_hot_reset_request<4> r; wire::vfio::pci_hot_reset_groups(r, group_fds).value();
 template <std::size_t N>
-[[nodiscard]] result<void> pci_hot_reset_groups(request<uapi::vfio::device_pci_hot_reset, inline_storage<N>>& r, std::span<const int> group_fds) {
+[[nodiscard, gnu::always_inline]] inline result<void> pci_hot_reset_groups(request<uapi::vfio::device_pci_hot_reset, inline_storage<N>>& r, std::span<const int> group_fds) {
     constexpr std::string_view name = uapi::vfio::device_pci_hot_reset.name;
     if (group_fds.empty())
-        return detail::refuse(name, "count", EINVAL, "the group form needs at least one group fd (use pci_hot_reset_devid on a cdev)");
-    if (group_fds.size() > (N - ::vfiopp::detail::flex_offset<uapi::vfio_pci_hot_reset>) / sizeof(int)) return detail::refuse(name, "count", E2BIG, "more group fds than the request's inline capacity");
+        return detail::refused(name, "count", EINVAL, "the group form needs at least one group fd (use pci_hot_reset_devid on a cdev)");
+    if (group_fds.size() > (N - ::vfiopp::detail::flex_offset<uapi::vfio_pci_hot_reset>) / sizeof(int)) return detail::refused(name, "count", E2BIG, "more group fds than the request's inline capacity");
     for (int fd : group_fds)
-        if (fd < 0) return detail::refuse(name, "group_fds", EBADF, "a group fd must be >= 0");
+        if (fd < 0) return detail::refused(name, "group_fds", EBADF, "a group fd must be >= 0");
     uapi::vfio_pci_hot_reset h{};
     h.count = static_cast<u32>(group_fds.size());
     return detail::put_with_trailer(r, h, group_fds.data(), group_fds.size_bytes(), "count");
@@ -513,7 +517,7 @@ using pci_hot_reset_info_request =
 /// ENOSPC with header().count = the number needed when it cannot). Entry i: req.read<vfio_pci_dependent_device>(12 + 8 * i).
 ///   auto req = wire::vfio::device_get_pci_hot_reset_info<16>(); io::submit(dev, req).value();
 template <std::size_t MaxDevices>
-[[nodiscard]] pci_hot_reset_info_request<MaxDevices> device_get_pci_hot_reset_info() {
+[[nodiscard]] inline pci_hot_reset_info_request<MaxDevices> device_get_pci_hot_reset_info() {
     pci_hot_reset_info_request<MaxDevices> r;
     detail::put_header(r, uapi::vfio_pci_hot_reset_info{}, static_cast<u32>(r.capacity()));
     return r;
@@ -522,16 +526,16 @@ template <std::size_t MaxDevices>
 /// VFIO_DEVICE_QUERY_GFX_PLANE: flags must hold exactly one of dmabuf / region, optionally probe (EINVAL else).
 ///   auto r = wire::vfio::device_query_gfx_plane(gfx_plane_flag::dmabuf, 1 /* DRM_PLANE_TYPE_PRIMARY */).value();
 template <typename Lazy = void>
-[[nodiscard]] lazy_result<Lazy, request<uapi::vfio::device_query_gfx_plane>> device_query_gfx_plane(uapi::bitmask<uapi::gfx_plane_flag> flags,
+[[nodiscard]] inline lazy_result<Lazy, request<uapi::vfio::device_query_gfx_plane>> device_query_gfx_plane(uapi::bitmask<uapi::gfx_plane_flag> flags,
                                                                                    u32 drm_plane_type) {
     constexpr std::string_view name = uapi::vfio::device_query_gfx_plane.name;
-    if (flags.unknown() != 0) return detail::refuse(name, "flags", EINVAL, "unknown gfx plane flag bits");
+    if (flags.unknown() != 0) return detail::refused(name, "flags", EINVAL, "unknown gfx plane flag bits");
     if (flags.has(uapi::gfx_plane_flag::dmabuf) == flags.has(uapi::gfx_plane_flag::region))
-        return detail::refuse(name, "flags", EINVAL, "exactly one of dmabuf and region must be set");
+        return detail::refused(name, "flags", EINVAL, "exactly one of dmabuf and region must be set");
     uapi::vfio_device_gfx_plane_info h{};
     h.flags = flags;
     h.drm_plane_type = drm_plane_type;
-    return prep<uapi::vfio::device_query_gfx_plane>(h);
+    return detail::prep_result<uapi::vfio::device_query_gfx_plane, Lazy>(h);
 }
 
 /// VFIO_DEVICE_GET_GFX_DMABUF: the image is the dmabuf_id (u32, from QUERY_GFX_PLANE); submit() yields the fd.
@@ -564,42 +568,43 @@ namespace vfiopp::wire::vfio {
 /// VFIO_DEVICE_IOEVENTFD: write `data` (its type gives the width flag) at device fd `offset` when eventfd `fd`
 /// fires; fd -1 removes it, fd < -1 is EBADF. `auto r = wire::vfio::device_ioeventfd<u16>(off, 0x1, efd).value();`
 template <typename T>
-[[nodiscard]] result<request<uapi::vfio::device_ioeventfd>> device_ioeventfd(u64 offset, std::type_identity_t<T> data, int fd) {
+[[nodiscard]] inline result<request<uapi::vfio::device_ioeventfd>> device_ioeventfd(u64 offset, std::type_identity_t<T> data, int fd) {
     constexpr auto width = detail::ioeventfd_width<T>();
-    if (fd < -1) return detail::refuse(uapi::vfio::device_ioeventfd.name, "fd", EBADF, "the eventfd must be >= 0, or -1 to remove");
-    if (auto c = checked_range(offset, sizeof(T), {uapi::vfio::device_ioeventfd.name, "offset"}); !c) return c.error();
+    if (fd < -1) return detail::refused(uapi::vfio::device_ioeventfd.name, "fd", EBADF, "the eventfd must be >= 0, or -1 to remove");
+    if (!detail::range_fits(offset, sizeof(T))) return detail::range_overflow({uapi::vfio::device_ioeventfd.name, "offset"});
     uapi::vfio_device_ioeventfd h{};
     h.flags = width;
     h.offset = offset;
     h.data = static_cast<u64>(data);
     h.fd = fd;
-    return prep<uapi::vfio::device_ioeventfd>(h);
+    return detail::prep_result<uapi::vfio::device_ioeventfd, T>(h);
 }
 
 /// VFIO_DEVICE_BIND_IOMMUFD (cdev fd) without VF token: argsz 16 (accepted since 6.6); header().out_devid after.
 ///   auto r = wire::vfio::device_bind_iommufd(iommufd).value(); io::submit(dev, r).value();
 template <typename Lazy = void>
-[[nodiscard]] lazy_result<Lazy, request<uapi::vfio::device_bind_iommufd>> device_bind_iommufd(int iommufd) {
+[[nodiscard]] inline lazy_result<Lazy, request<uapi::vfio::device_bind_iommufd>> device_bind_iommufd(int iommufd) {
     constexpr std::string_view name = uapi::vfio::device_bind_iommufd.name;
-    if (iommufd < 0) return detail::refuse(name, "iommufd", EBADF, "the iommufd must be >= 0");
-    request<uapi::vfio::device_bind_iommufd> r;
+    if (iommufd < 0) return detail::refused(name, "iommufd", EBADF, "the iommufd must be >= 0");
     uapi::vfio_device_bind_iommufd h{};
     h.iommufd = iommufd;
-    detail::put_header(r, h, static_cast<u32>(offsetof(uapi::vfio_device_bind_iommufd, token_uuid_ptr)));
-    return r;
+    using Req = request<uapi::vfio::device_bind_iommufd>;
+    return detail::make_result<Req>(
+        [&](Req& r) { detail::put_header(r, h, static_cast<u32>(offsetof(uapi::vfio_device_bind_iommufd, token_uuid_ptr))); });
 }
 
 /// VFIO_DEVICE_BIND_IOMMUFD with a VF token (6.17+): flags TOKEN, argsz 24, token_uuid_ptr = &token (which must
 /// outlive the submit; temporaries are refused). `std::array<u8, 16> t{...}; auto r = wire::vfio::device_bind_iommufd(fd, t);`
 template <typename Lazy = void>
-[[nodiscard]] lazy_result<Lazy, request<uapi::vfio::device_bind_iommufd>> device_bind_iommufd(int iommufd, const std::array<u8, 16>& token) {
-    auto r = device_bind_iommufd(iommufd);
-    if (!r) return r.error();
-    auto h = r->header();
-    h.flags = uapi::device_bind_flag::token;
-    h.token_uuid_ptr = reinterpret_cast<std::uintptr_t>(token.data());
-    detail::put_header(*r, h, static_cast<u32>(sizeof h));
-    return r;
+[[nodiscard]] inline lazy_result<Lazy, request<uapi::vfio::device_bind_iommufd>> device_bind_iommufd(int iommufd, const std::array<u8, 16>& token) {
+    auto r = device_bind_iommufd<Lazy>(iommufd);  // <Lazy>: instantiated only where this is
+    if (r) {
+        auto h = r->header();
+        h.flags = uapi::device_bind_flag::token;
+        h.token_uuid_ptr = reinterpret_cast<std::uintptr_t>(token.data());
+        detail::put_header(*r, h, static_cast<u32>(sizeof h));
+    }
+    return r;  // the one return: r is the caller's result (NRVO)
 }
 [[nodiscard]] result<request<uapi::vfio::device_bind_iommufd>> device_bind_iommufd(int, const std::array<u8, 16>&&) = delete;  // dangling token
 
