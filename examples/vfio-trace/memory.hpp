@@ -72,15 +72,23 @@ inline ssize_t read_piece(pid_t tid, std::uint64_t at, std::byte* to, std::size_
 
 }  // namespace detail
 
-/// Reads up to `n` bytes at `addr` in `tid`'s address space, page by page.
+/// A stand-in for the tracee's memory (tests/fuzz/trace_render_fuzz.cpp feeds arbitrary bytes through it); nullptr,
+/// the default, reads the tracee. Same contract as detail::read_piece: at most n bytes at `at`, within one page;
+/// returns how many were read, or -1 with errno set.
+using piece_reader = ssize_t (*)(pid_t tid, std::uint64_t at, std::byte* to, std::size_t n);
+inline piece_reader remote_reader = nullptr;
+
+/// Reads up to `n` bytes at `addr` in `tid`'s address space, page by page. The buffer grows with what is read: a
+/// bogus argsz (up to max_image) over a few mapped bytes costs those bytes, not n.
 inline remote_bytes read_remote(pid_t tid, std::uint64_t addr, std::size_t n) {
     remote_bytes r;
-    r.bytes.resize(n);
     std::size_t done = 0;
     while (done < n) {
         std::uint64_t at = addr + done;
         std::size_t chunk = std::min(n - done, page_size() - static_cast<std::size_t>(at % page_size()));
-        ssize_t got = detail::read_piece(tid, at, r.bytes.data() + done, chunk);
+        r.bytes.resize(done + chunk);
+        ssize_t got = remote_reader ? remote_reader(tid, at, r.bytes.data() + done, chunk)
+                                    : detail::read_piece(tid, at, r.bytes.data() + done, chunk);
         if (got <= 0) {
             r.err = got < 0 ? errno : EFAULT;
             break;

@@ -1,6 +1,7 @@
 // libFuzzer target: the kernel-rules model of the 2020 proposal (wire/nesting_rules.hpp) and the builders of
 // wire/nesting.hpp over arbitrary images.
-// Input: byte 0 picks the ABI (bit 0), the ioctl (bit 1) and the kernel state (bits 2-5); the rest is the image.
+// Input: byte 0 picks the ABI (bit 0), the ioctl (bit 1) and the kernel state (bits 2-5; bits 6-7 take BIND_PGTBL /
+// CACHE_INVLD out of the nesting features); the rest is the image. Seeds: tests/fuzz/corpus/nesting_rules_fuzz.
 // Invariants (abort on violation):
 //   - the model never reads past the image and answers 0 or one of the kernel's errnos, with a field on refusal;
 //   - a payload decoded from the image and given to the builder either is refused (EINVAL, naming a data. field)
@@ -91,6 +92,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     k.vfio_mm = !(sel & 0x08);
     k.driver_ops = !(sel & 0x10);
     k.vtd = !(sel & 0x20);
+    using feature = uapi::v7::nesting_feature;
+    if (sel & 0x40) k.features &= ~uapi::bitmask<feature>(feature::bind_pgtbl);
+    if (sel & 0x80) k.features &= ~uapi::bitmask<feature>(feature::cache_invld);
     const bool v7 = sel & 1, nesting = sel & 2;
     if (nesting) {
         if (v7) fuzz_nesting<uapi::abi::v7>(img, k);
