@@ -18,6 +18,8 @@
 #include <vfiopp/region.hpp>
 #include <vfiopp/wire/vfio.hpp>
 
+#include "bench_report.hpp"
+
 #include <benchmark/benchmark.h>
 
 #include <linux/vfio.h>
@@ -274,22 +276,6 @@ void BM_stream_uring(benchmark::State& st) {
     st.SetBytesProcessed(bytes);
 }
 
-// Records each run's real time per iteration (per read for the batched ring reads) for the ratio summary, and prints the usual table.
-class summary_reporter : public benchmark::ConsoleReporter {
-public:
-    summary_reporter() : benchmark::ConsoleReporter(OO_Tabular) {}
-    std::map<std::string, double> ns;  // name -> real ns per item (iteration when no items)
-    void ReportRuns(const std::vector<Run>& runs) override {
-        ConsoleReporter::ReportRuns(runs);
-        for (const auto& r : runs) {
-            if (r.error_occurred) continue;
-            double per = r.GetAdjustedRealTime();  // real ns per iteration (time unit ns)
-            if (auto b = r.counters.find("batch"); b != r.counters.end() && b->second.value > 0) per /= b->second.value;
-            ns[r.benchmark_name()] = per;
-        }
-    }
-};
-
 }  // namespace
 
 BENCHMARK(BM_msi_read_baseline)->Unit(benchmark::kNanosecond);
@@ -314,23 +300,20 @@ int main(int argc, char** argv) {
         benchmark::RegisterBenchmark("BM_stream_read_baseline", BM_stream_read_baseline)->Unit(benchmark::kNanosecond);
         benchmark::RegisterBenchmark("BM_stream_uring", BM_stream_uring)->Unit(benchmark::kNanosecond);
     }
-    summary_reporter rep;
+    bench::summary_reporter rep;
     benchmark::RunSpecifiedBenchmarks(&rep);
-    auto ratio = [&](const char* what, const char* a, const char* b) {
-        if (!rep.ns.count(a) || !rep.ns.count(b)) return;
-        std::printf("ratio %-44s %10.0f ns / %10.0f ns = %6.2fx\n", what, rep.ns[a], rep.ns[b], rep.ns[a] / rep.ns[b]);
-    };
     std::printf("\nuring_bench summary (time per interrupt / pair / read / stream; ratio = path / baseline)\n");
-    ratio("(a) MSI: epoll / blocking read", "BM_msi_epoll", "BM_msi_read_baseline");
-    ratio("(a) MSI: ring / blocking read", "BM_msi_uring", "BM_msi_read_baseline");
-    ratio("(b) map+unmap 4K: io::submit / C ioctl", "BM_map_unmap_submit", "BM_map_unmap_c_baseline");
-    ratio("(b) map+unmap 4K: ring / C ioctl", "BM_map_unmap_uring", "BM_map_unmap_c_baseline");
-    ratio("(b) map+unmap 4K: ring / io::submit (goal <= 1.25)", "BM_map_unmap_uring", "BM_map_unmap_submit");
-    ratio("(c) BAR read: mmap / pread", "BM_bar_read_mmap", "BM_bar_read_pread_baseline");
-    ratio("(c) BAR read: ring batch 1 / pread", "BM_bar_read_uring/1", "BM_bar_read_pread_baseline");
-    ratio("(c) BAR read: ring batch 16 / pread", "BM_bar_read_uring/16", "BM_bar_read_pread_baseline");
-    ratio("(c) BAR read: ring batch 256 / pread", "BM_bar_read_uring/256", "BM_bar_read_pread_baseline");
-    ratio("(d) data_fd stream: ring / read loop", "BM_stream_uring", "BM_stream_read_baseline");
+    const char* sec = "e io_uring";
+    rep.ratio(sec, "MSI: epoll / blocking read", "BM_msi_epoll", "BM_msi_read_baseline");
+    rep.ratio(sec, "MSI: ring / blocking read", "BM_msi_uring", "BM_msi_read_baseline");
+    rep.ratio(sec, "map+unmap 4 KiB: io::submit / C ioctl", "BM_map_unmap_submit", "BM_map_unmap_c_baseline");
+    rep.ratio(sec, "map+unmap 4 KiB: ring / C ioctl", "BM_map_unmap_uring", "BM_map_unmap_c_baseline");
+    rep.ratio(sec, "map+unmap 4 KiB: ring / io::submit", "BM_map_unmap_uring", "BM_map_unmap_submit", 1.25);
+    rep.ratio(sec, "BAR read: mmap / pread", "BM_bar_read_mmap", "BM_bar_read_pread_baseline");
+    rep.ratio(sec, "BAR read: ring batch 1 / pread", "BM_bar_read_uring/1", "BM_bar_read_pread_baseline");
+    rep.ratio(sec, "BAR read: ring batch 16 / pread", "BM_bar_read_uring/16", "BM_bar_read_pread_baseline");
+    rep.ratio(sec, "BAR read: ring batch 256 / pread", "BM_bar_read_uring/256", "BM_bar_read_pread_baseline");
+    rep.ratio(sec, "data_fd stream: ring / read loop", "BM_stream_uring", "BM_stream_read_baseline");
     if (mt) must(mt->mig->move_to(uapi::device_mig_state::running), "RUNNING");
     return 0;
 }
