@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # run-tests.sh - the test command: set-up included, on a fresh Debian 12 machine (as root).
 #  1. tools/setup-debian.sh installs every package and downloads the kernels and 7.3 headers into the cache;
-#  2. builds everything but the VM programs and the tools with Clang 19 and runs every test except the VM suites (they
-#     test the kernel, not the compiler: once is enough) and the package consumers (once, in the GCC pass);
-#  3. builds everything with GCC 12 and runs every test, VM suites included (the first run builds the iommufd
-#     kernel into the cache, ~9-10 minutes on 2 cores; later runs reuse it);
+#  2. builds the library's tests with Clang 19, ASan and UBSan and runs them: unit, golden, compile, fuzz (libFuzzer
+#     smoke runs on the checked-in corpora) and the library's own VM tests (not the tools, not the package consumers);
+#     the first run builds the iommufd kernel into the cache here (~9-10 minutes on 2 cores; later runs reuse it);
+#  3. builds everything with GCC 12 and runs every test, VM suites included;
 #  4. tools/coverage.sh: line coverage of include/vfiopp from the unit tests (gcovr), and every refusal site that no
 #     test reaches (the GCC build's three unit-test executables are built with --coverage for it).
 # Ends with the coverage report. Exit status: non-zero if anything failed (a test, or an unreached refusal site).
@@ -28,13 +28,17 @@ configure_build() {  # dir, compiler, C compiler, extra cmake arguments
   cmake --build "$1" -j"$JOBS"
 }
 
-echo "==== Clang 19: build and test (all but the VM suites, the tools and the package consumers) ===="
-# Neither the VM programs (VFIOPP_VM_TESTS=OFF) nor the command-line tools (VFIOPP_BUILD_EXAMPLES=OFF; about 1.5
-# minutes of compiling, and their tests run in the VM) are built here, and the package consumers (which install and
-# build vfiopp four ways, label package) run once, in the GCC pass: this pass is for the library and its unit tests
-# under a second compiler.
-configure_build build/clang clang++-19 clang-19 -DVFIOPP_VM_TESTS=OFF -DVFIOPP_BUILD_EXAMPLES=OFF
-(cd build/clang && ctest --output-on-failure -j"$JOBS" -LE "vm|package")
+echo "==== Clang 19 with ASan + UBSan: build and test (all but the tools and the package consumers) ===="
+# Every test program is built with AddressSanitizer + UndefinedBehaviorSanitizer (VFIOPP_SANITIZE=ON; any report
+# fails its test): the unit, golden, compile and fuzz tests, and the library's own VM tests (the objects and the
+# library test, on one boot per kernel; the other VM suites test the kernel and run in the GCC pass). The tools
+# (VFIOPP_BUILD_EXAMPLES=OFF; their tests run in the GCC pass) and the package consumers (install and build vfiopp
+# four ways, label package) are left to the GCC pass: this pass is for the library under a second compiler and
+# the sanitizers.
+# Reports name functions and lines (llvm-19's symbolizer), UBSan's with a stack; LeakSanitizer is on by default.
+export ASAN_SYMBOLIZER_PATH=/usr/lib/llvm-19/bin/llvm-symbolizer UBSAN_OPTIONS=print_stacktrace=1
+configure_build build/clang clang++-19 clang-19 -DVFIOPP_SANITIZE=ON -DVFIOPP_BUILD_EXAMPLES=OFF
+(cd build/clang && ctest --output-on-failure -j"$JOBS" -LE "package")
 
 echo "==== GCC 12: build and test (everything, VM suites included) ===="
 # VFIOPP_COVERAGE=ON instruments vfiopp_unit and vfiopp_wire_golden (-O0 --coverage) here, so that the coverage step

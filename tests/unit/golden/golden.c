@@ -38,7 +38,7 @@ size_t golden_pci_hot_reset(void *buf, const int32_t *fds, uint32_t n) {
     memset(buf, 0, sz);
     r->argsz = (uint32_t)sz;
     r->count = n;
-    memcpy(r->group_fds, fds, n * sizeof(int32_t));
+    if (n) memcpy(r->group_fds, fds, n * sizeof(int32_t));  /* fds may be NULL when n == 0 (memcpy's args are nonnull) */
     return sz;
 }
 
