@@ -227,6 +227,12 @@ TEST_CASE("rules: targeted mutations of valid images get the kernel's errno, fie
         CHECK(v.code == m.code);
         CHECK(v.field == m.field);
         CHECK(v.reported == m.reported);
+        // the library error a tool prints for this refusal names the ioctl, the field and the errno
+        const error e = v.as_error("VFIO_IOMMU_NESTING_OP");
+        CHECK(e.ioctl == "VFIO_IOMMU_NESTING_OP");
+        CHECK(e.field == m.field);
+        CHECK(e.code == m.code);
+        CHECK(e.message == v.rule);
     }
     // the header is 4 bytes longer in the seed: op at 8, payload at 12
     const mutation seed_cases[] = {

@@ -322,7 +322,6 @@ enum class cap_fault : unsigned char {
     points_at_itself,   ///< EINVAL: offset == the previous capability's
     backwards,          ///< EINVAL: offset below the previous capability's
     overlaps_struct,    ///< EINVAL: the first capability starts inside the reply's struct
-    overlaps_previous,  ///< EINVAL: starts inside the previous capability's fixed part
     misaligned,         ///< EINVAL: offset not 4-aligned
     header_past_end,    ///< EOVERFLOW: the header does not fit the reply
     next_overlaps,      ///< EINVAL: `next` points inside this capability's fixed part
@@ -345,8 +344,6 @@ struct cap_check {
             return refused(ioctl, c.field, EINVAL, "capability offset points backwards: the chain loops");
         case cap_fault::overlaps_struct:
             return refused(ioctl, c.field, EINVAL, "first capability overlaps the reply's own struct");
-        case cap_fault::overlaps_previous:
-            return refused(ioctl, c.field, EINVAL, "capability overlaps the previous capability");
         case cap_fault::misaligned: return refused(ioctl, c.field, EINVAL, "capability offset is not 4-byte aligned");
         case cap_fault::header_past_end:
             return refused(ioctl, c.field, EOVERFLOW, "capability header lies past the end of the reply");
@@ -404,7 +401,9 @@ template <typename Kind>
     constexpr auto hdr = sizeof(uapi::vfio_info_cap_header);
     if (!first && offset == prev_offset) return {cap_fault::points_at_itself, field};
     if (!first && offset < prev_offset) return {cap_fault::backwards, field};
-    if (offset < min_offset) return {first ? cap_fault::overlaps_struct : cap_fault::overlaps_previous, field};
+    // A later capability inside the previous one's fixed part already failed that one's `next` check
+    // (next_overlaps); the check stays so that no offset below min_offset is ever read.
+    if (offset < min_offset) return {first ? cap_fault::overlaps_struct : cap_fault::next_overlaps, field};
     if (offset % alignof(uapi::vfio_info_cap_header) != 0) return {cap_fault::misaligned, field};
     if (offset > reply.size() || reply.size() - offset < hdr) return {cap_fault::header_past_end, field};
     at.offset = offset;

@@ -362,7 +362,8 @@ template <typename Action, std::size_t N, typename Index>
     if (fds.size() > (N - ::vfiopp::detail::flex_offset<uapi::vfio_irq_set>) / sizeof(int))
         return detail::refused(name, "count", E2BIG, "more eventfds than the request's inline capacity");
     for (int fd : fds)
-        if (fd < -1) return detail::refused(name, "data", EINVAL, "an eventfd must be >= 0, or -1 to de-assign");
+        if (fd < -1)
+            return detail::refused(name, "data", EINVAL, "an eventfd must be >= 0, or -1 to de-assign");
     return detail::put_with_trailer(r, detail::irq_header<Action>(irq_set_flag::data_eventfd, detail::index_value(index), start, count),
                                           fds.data(), fds.size_bytes(), "count");
 }
@@ -498,7 +499,8 @@ template <std::size_t N>
     constexpr std::string_view name = uapi::vfio::device_pci_hot_reset.name;
     if (group_fds.empty())
         return detail::refused(name, "count", EINVAL, "the group form needs at least one group fd (use pci_hot_reset_devid on a cdev)");
-    if (group_fds.size() > (N - ::vfiopp::detail::flex_offset<uapi::vfio_pci_hot_reset>) / sizeof(int)) return detail::refused(name, "count", E2BIG, "more group fds than the request's inline capacity");
+    if (group_fds.size() > (N - ::vfiopp::detail::flex_offset<uapi::vfio_pci_hot_reset>) / sizeof(int))
+        return detail::refused(name, "count", E2BIG, "more group fds than the request's inline capacity");
     for (int fd : group_fds)
         if (fd < 0) return detail::refused(name, "group_fds", EBADF, "a group fd must be >= 0");
     uapi::vfio_pci_hot_reset h{};
