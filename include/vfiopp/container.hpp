@@ -100,7 +100,7 @@ public:
     /// Whether an IOMMU model is set (maps are possible): `if (!c.iommu_set()) g.attach(c);`
     [[nodiscard]] bool iommu_set() const noexcept { return state_ && state_->iommu_set; }
     /// Groups attached through vfiopp.
-    [[nodiscard]] unsigned groups() const noexcept { return state_ ? state_->groups : 0; }
+    [[nodiscard]] unsigned groups() const noexcept { return state_ ? state_->groups.load() : 0u; }
     /// Live dma_mapping objects made by map().
     [[nodiscard]] unsigned long mappings() const noexcept { return state_ ? state_->mappings.load() : 0; }
 

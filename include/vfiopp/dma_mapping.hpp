@@ -36,11 +36,12 @@ namespace detail {
 /// and shared, so that it stays put when the container moves and outlives it when a group or mapping is destroyed
 /// after the container (declared in the wrong order): they then see `closed` instead of freed memory.
 struct type1_state {
-    unsigned groups = 0;         ///< groups attached (VFIO_GROUP_SET_CONTAINER) through vfiopp
-    /// live dma_mapping objects of this container; atomic: mappings are made and dropped from several threads
-    std::atomic<unsigned long> mappings{0};
-    bool iommu_set = false;      ///< VFIO_SET_IOMMU done
-    bool closed = false;         ///< the container fd is closed: its fd number must not be used any more
+    // All atomic: a container is shared by the threads of a VMM (maps from vCPU/device threads, a hot-plug
+    // thread attaching or detaching groups); each member is read or changed alone, never two under one lock.
+    std::atomic<unsigned> groups{0};          ///< groups attached (VFIO_GROUP_SET_CONTAINER) through vfiopp
+    std::atomic<unsigned long> mappings{0};   ///< live dma_mapping objects of this container
+    std::atomic<bool> iommu_set{false};       ///< VFIO_SET_IOMMU done
+    std::atomic<bool> closed{false};          ///< the container fd is closed: its fd number must not be used any more
 
     void drop_mapping() noexcept {  // never below 0, without a lock
         unsigned long n = mappings.load(std::memory_order_relaxed);

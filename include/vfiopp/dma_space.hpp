@@ -80,9 +80,21 @@ public:
         s.hook_ = hook;
         s.sysfs_ = sysfs_root;
         if (want == backend::automatic) {
-            struct stat st {};
-            bool cdevs = ::stat((s.sysfs_ + "/class/vfio-dev").c_str(), &st) == 0;
-            want = cdevs && ::stat("/dev/iommu", &st) == 0 ? backend::iommufd : backend::type1;
+            // Only "not there" (ENOENT, ENOTDIR) selects type1: any other failure (EACCES, ENOMEM, ...) says
+            // nothing about what the kernel has, and choosing type1 on it would hide the error behind a second one.
+            const auto present = [](const std::string& path) -> result<bool> {
+                struct stat st {};
+                if (::stat(path.c_str(), &st) == 0) return true;
+                if (errno == ENOENT || errno == ENOTDIR) return false;
+                return error{"stat", "backend", errno, "cannot tell whether the kernel has VFIO cdevs and iommufd",
+                             error_origin::kernel}
+                    .about(path);
+            };
+            auto cdevs = present(s.sysfs_ + "/class/vfio-dev");
+            if (!cdevs) return cdevs.error();
+            auto iommu = *cdevs ? present("/dev/iommu") : result<bool>(false);
+            if (!iommu) return iommu.error();
+            want = *cdevs && *iommu ? backend::iommufd : backend::type1;
         }
         if (want == backend::iommufd) {
             auto ctx = iommufd::open(hook);

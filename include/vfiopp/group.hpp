@@ -174,8 +174,10 @@ private:
     void leave() noexcept {
         if (!container_) return;
         (void)io::submit(fd_.get(), wire::vfio::group_unset_container(), hook_);  // the group fd is ours: valid
-        if (container_->groups > 0) --container_->groups;
-        if (container_->groups == 0) {
+        unsigned before = container_->groups.load();  // one decrement, never below 0, whoever else detaches
+        while (before > 0 && !container_->groups.compare_exchange_weak(before, before - 1)) {
+        }
+        if (before <= 1) {
             container_->iommu_set = false;
             container_->mappings = 0;
         }

@@ -1620,6 +1620,31 @@ TEST_CASE("objects: locate_device and group_blockers over a fake sysfs", "[objec
     CHECK(group_blockers(13, t.root).empty());
 }
 
+TEST_CASE("objects: dma_space::open(automatic) picks type1 only when the cdev class is absent", "[objects]") {
+    if (::access("/dev/vfio/vfio", F_OK) == 0 || ::access("/dev/iommu", F_OK) == 0)
+        FAIL("this host has /dev/vfio/vfio or /dev/iommu: the missing-node errors cannot be provoked here");
+    const int fds_before = open_fds();
+    {
+        temp_tree absent;  // no class/vfio-dev: type1, whose open then fails on the missing /dev/vfio/vfio
+        auto s = dma_space::open(backend::automatic, {}, absent.root);
+        REQUIRE_FALSE(s.has_value());
+        CHECK(s.error().ioctl == "open");
+        CHECK(s.error().subject.view() == "/dev/vfio/vfio");
+
+        temp_tree looping;  // class/vfio-dev is a symlink to itself: stat fails with ELOOP, which is no answer
+        looping.dir("class");
+        looping.link("class/vfio-dev", "vfio-dev");
+        auto l = dma_space::open(backend::automatic, {}, looping.root);
+        REQUIRE_FALSE(l.has_value());
+        CHECK(l.error().ioctl == "stat");
+        CHECK(l.error().field == "backend");
+        CHECK(l.error().code == ELOOP);
+        CHECK(l.error().origin == error_origin::kernel);
+        CHECK_THAT(std::string(l.error().subject.view()), ContainsSubstring("class/vfio-dev"));
+    }
+    CHECK(open_fds() == fds_before);
+}
+
 TEST_CASE("objects: a group and a mapping that outlive their container use no freed state and no stale fd", "[objects]") {
     // Declared in the wrong order (container after its group and mapping, so it goes first): the shared state
     // outlives the container, the mapping reports the container closed instead of issuing UNMAP_DMA on a closed

@@ -58,8 +58,26 @@ set --
 i=0
 while [ $i -lt $NARGS ]; do set -- "$@" "$(cat /args/$i)"; i=$((i + 1)); done
 note "running the program at uptime $(cut -d' ' -f1 /proc/uptime)s"
-/program "$@"
+exec 3<&0  # an asynchronous command's stdin would be /dev/null: the program keeps the console's
+/program "$@" <&3 3<&- &
+program=$!
+# A hang would end in tests/vm/run's TIMEOUT with nothing to go on: 20 s before it (the guest's clock follows the
+# host's under TCG; boot time counted), print where every thread of the program waits and the blocked tasks.
+up=$(cut -d. -f1 /proc/uptime)
+( sleep $((TIMEOUT > up + 40 ? TIMEOUT - up - 20 : 20))
+  kill -0 $program 2>/dev/null || exit 0
+  note "watchdog: the program is still running at uptime $(cut -d' ' -f1 /proc/uptime)s, near the ${TIMEOUT}s limit"
+  for t in /proc/$program/task/* $(for c in $(cat /proc/$program/task/*/children 2>/dev/null); do echo /proc/$c/task/*; done); do
+    note "watchdog: thread ${t##*/} ($(cat $t/comm 2>/dev/null)) state $(sed -n 's/^State:[[:space:]]*//p' $t/status 2>/dev/null), wchan $(cat $t/wchan 2>/dev/null), syscall $(cat $t/syscall 2>/dev/null)"
+    sed 's/^/vm-init: watchdog:   /' $t/stack 2>/dev/null
+  done
+  echo w >/proc/sysrq-trigger 2>/dev/null
+  dmesg | tail -n 40 | sed 's/^/vm-init: watchdog: dmesg: /'
+) &
+watchdog=$!
+wait $program
 status=$?
+kill $watchdog 2>/dev/null
 if [ $status != 0 ]; then
   note "the program failed: the guest kernel's last log lines follow"
   dmesg | tail -n 60 | sed 's/^/vm-init: dmesg: /'
