@@ -3,14 +3,16 @@
 #
 #  1. configures a separate GCC build (build/coverage: -DVFIOPP_COVERAGE=ON, -O0, --coverage, no debug info) and
 #     builds only vfiopp_unit and vfiopp_wire_golden;
-#  2. runs both (fresh counters), then prints gcovr's per-file line coverage of include/vfiopp;
+#  2. runs them (fresh counters): with the test command this is the GCC pass's one run of the unit tests (its ctest
+#     leaves them out); then one gcov pass prints the per-file line coverage of include/vfiopp and, from the same
+#     data,
 #  3. lists every refusal site of include/vfiopp/wire and include/vfiopp/io - a line with `refuse(`, an error
 #     propagation `return X.error();` or `return error{...}` - that no test executed, as
 #       UNREACHED refusal: FILE:LINE: TEXT  (why)
 #     A site on one line with its condition (`if (c) return refuse(...)`) counts as reached only when the
 #     refusal itself ran in some instantiation (gcov: no unexecuted block on that line), not merely the `if`.
 #     Sites unreachable by construction are listed in UNREACHABLE below, with the reason, and reported as such.
-# Exit status: non-zero if a test fails or a refusal site is unreached. Needs g++/gcov 12, gcovr, python3, cmake, ninja.
+# Exit status: non-zero if a test fails or a refusal site is unreached. Needs g++/gcov 12, python3, cmake, ninja.
 # Environment: JOBS (default nproc), COVERAGE_BUILD (default build/coverage; a GCC build configured with
 # -DVFIOPP_COVERAGE=ON is reused without reconfiguring).
 set -euo pipefail
@@ -42,11 +44,8 @@ run_tests tests/unit vfiopp_unit
 run_tests tests/unit vfiopp_uring_unit
 run_tests tests/unit/golden vfiopp_wire_golden
 
-echo "coverage: line coverage of include/vfiopp (gcovr)"
-gcovr --root "$ROOT" --object-directory "$ROOT/$B/tests/unit" --filter 'include/vfiopp/' -j "$JOBS" \
-  --txt --print-summary "$ROOT/$B/tests/unit"
+echo "coverage: line coverage of include/vfiopp, and its refusal sites (gcov)"
 
-echo "coverage: refusal sites of include/vfiopp/wire and include/vfiopp/io"
 python3 - "$ROOT" "$ROOT/$B/tests/unit" <<'PY'
 import glob, json, os, re, subprocess, sys
 from concurrent.futures import ThreadPoolExecutor
@@ -74,8 +73,10 @@ def gcov_json(gcda):
                        cwd=os.path.dirname(gcda))
     return gcda, p.stdout
 
-# (file, line) -> [(count, unexecuted_block)] per function instantiation, over every object of the run.
+# (file, line) -> [(count, unexecuted_block)] per function instantiation, over every object of the run;
+# (file, function's mangled name) -> executed at least once (over every object: inline functions are in many).
 records = {}
+functions = {}
 gcdas = sorted(glob.glob(os.path.join(objdir, '**', '*.gcda'), recursive=True))
 if not gcdas:
     sys.exit('coverage: no .gcda files under ' + objdir)
@@ -89,6 +90,38 @@ with ThreadPoolExecutor(max_workers=int(os.environ.get('JOBS', '2'))) as ex:
                 if path.startswith(inc):
                     for l in f['lines']:
                         records.setdefault((path, l['line_number']), []).append((l['count'], l['unexecuted_block']))
+                    for fn in f.get('functions', []):
+                        key = (path, fn['name'])
+                        functions[key] = functions.get(key, False) or fn['execution_count'] > 0
+
+# Line coverage per file: a line counts as executed when any instantiation in any object ran it.
+def ranges(nums):
+    out, start, prev = [], None, None
+    for n in nums:
+        if start is not None and n == prev + 1:
+            prev = n
+            continue
+        if start is not None:
+            out.append(f'{start}' if start == prev else f'{start}-{prev}')
+        start = prev = n
+    if start is not None:
+        out.append(f'{start}' if start == prev else f'{start}-{prev}')
+    return ','.join(out)
+per_file = {}
+for (path, no), recs in records.items():
+    per_file.setdefault(path, {})[no] = any(c > 0 for c, _ in recs)
+print(f'{"File":<44} {"Lines":>6} {"Exec":>6} {"Cover":>6}   Missing')
+all_lines = all_exec = 0
+for path in sorted(per_file):
+    lines = per_file[path]
+    n, e = len(lines), sum(lines.values())
+    all_lines, all_exec = all_lines + n, all_exec + e
+    missing = ranges(sorted(no for no, ran in lines.items() if not ran))
+    print(f'{os.path.relpath(path, root):<44} {n:>6} {e:>6} {100 * e // n:>5}%   {missing}')
+fn_total, fn_exec = len(functions), sum(functions.values())
+print(f'lines: {100 * all_exec / max(all_lines, 1):.1f}% ({all_exec} out of {all_lines})')
+print(f'functions: {100 * fn_exec / max(fn_total, 1):.1f}% ({fn_exec} out of {fn_total})')
+print('coverage: refusal sites of include/vfiopp/wire and include/vfiopp/io')
 
 site = re.compile(r'\b(?:refused?|pass_error)\s*\(|\breturn\s+[^;]*\.error\(\)\s*;|\breturn\s+error\s*\{')
 total, unreached, allowed, used = 0, [], [], set()

@@ -48,7 +48,7 @@ fi
 # ---- packages ----
 PKGS_MAIN="build-essential g++ clang-19 libclang-rt-19-dev lld-19 llvm-19 pkg-config ninja-build git ccache
   libfmt-dev liburing-dev libbenchmark-dev libcli11-dev nlohmann-json3-dev
-  busybox-static cpio gzip xz-utils bc flex bison libelf-dev libssl-dev make python3 time gcovr"
+  busybox-static cpio gzip xz-utils bc flex bison libelf-dev libssl-dev make python3 time"
 PKGS_BPO="catch2 libboost1.83-dev cmake qemu-system-x86"
 missing=""
 for p in $PKGS_MAIN; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing="$missing $p"; done
