@@ -19,8 +19,12 @@ bash tools/setup-debian.sh
 # tests leave idle. Its CTest fixture (vm_kernel_build) takes the same lock, waits for this build and reports it;
 # a failed build here is retried and reported there.
 KERNEL_LOG=$(mktemp "${TMPDIR:-/tmp}/vfiopp-kernel.XXXXXX.log")
-setsid nice -n 10 bash tools/build-kernel.sh >"$KERNEL_LOG" 2>&1 &
-kernel_pid=$!  # its own process group: stopping this command stops make and the compilers too
+# Its own process group (set -m), so that stopping this command stops make and its compilers too; the same session
+# (not setsid: a new session is a new scheduler autogroup, which would get half the CPU whatever its nice value).
+set -m
+nice -n 10 bash tools/build-kernel.sh >"$KERNEL_LOG" 2>&1 &
+kernel_pid=$!
+set +m
 trap 'kill -- -$kernel_pid 2>/dev/null || true' EXIT
 
 # ccache (installed by setup-debian.sh) keeps compiled objects in the cache across runs and clones: paths are taken
