@@ -43,10 +43,17 @@ struct type1_state {
     std::atomic<bool> iommu_set{false};       ///< VFIO_SET_IOMMU done
     std::atomic<bool> closed{false};          ///< the container fd is closed: its fd number must not be used any more
 
-    void drop_mapping() noexcept {  // never below 0, without a lock
-        unsigned long n = mappings.load(std::memory_order_relaxed);
-        while (n > 0 && !mappings.compare_exchange_weak(n, n - 1, std::memory_order_relaxed)) {
+    void drop_mapping() noexcept { (void)decrement(mappings); }
+    /// One group fewer; returns how many there were (0: none was counted, nothing changed).
+    unsigned drop_group() noexcept { return decrement(groups); }
+
+private:
+    template <typename T>
+    static T decrement(std::atomic<T>& n) noexcept {  // by one, never below 0, without a lock; the value before
+        T before = n.load();
+        while (before > 0 && !n.compare_exchange_weak(before, before - 1)) {
         }
+        return before;
     }
 };
 

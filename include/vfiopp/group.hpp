@@ -174,10 +174,7 @@ private:
     void leave() noexcept {
         if (!container_) return;
         (void)io::submit(fd_.get(), wire::vfio::group_unset_container(), hook_);  // the group fd is ours: valid
-        unsigned before = container_->groups.load();  // one decrement, never below 0, whoever else detaches
-        while (before > 0 && !container_->groups.compare_exchange_weak(before, before - 1)) {
-        }
-        if (before <= 1) {
+        if (container_->drop_group() <= 1) {  // that was the last group
             container_->iommu_set = false;
             container_->mappings = 0;
         }
