@@ -19,8 +19,6 @@
 #include <vfiopp/iommufd.hpp>
 #include <vfiopp/sysfs.hpp>
 
-#include <sys/stat.h>
-
 #include <cerrno>
 #include <cstdint>
 #include <optional>
@@ -83,12 +81,10 @@ public:
             // Only "not there" (ENOENT, ENOTDIR) selects type1: any other failure (EACCES, ENOMEM, ...) says
             // nothing about what the kernel has, and choosing type1 on it would hide the error behind a second one.
             const auto present = [](const std::string& path) -> result<bool> {
-                struct stat st {};
-                if (::stat(path.c_str(), &st) == 0) return true;
-                if (errno == ENOENT || errno == ENOTDIR) return false;
-                return error{"stat", "backend", errno, "cannot tell whether the kernel has VFIO cdevs and iommufd",
-                             error_origin::kernel}
-                    .about(path);
+                auto st = detail::stat_if_present(path, "backend",
+                                                  "cannot tell whether the kernel has VFIO cdevs and iommufd");
+                if (!st) return std::move(st.error()).about(path);
+                return st->has_value();
             };
             auto cdevs = present(s.sysfs_ + "/class/vfio-dev");
             if (!cdevs) return cdevs.error();

@@ -44,6 +44,17 @@ inline std::string read_link_name(const std::string& path) {
     auto slash = s.rfind('/');
     return std::string(slash == std::string_view::npos ? s : s.substr(slash + 1));
 }
+/// stat(2) asked "is it there?": the stat buffer, std::nullopt when nothing is at path (ENOENT, ENOTDIR), else
+/// stat's errno as a kernel error naming `stat` and the caller's field. Any other failure (EACCES, ENOMEM, ...)
+/// says nothing about what exists, so taking it for absence would hide the error behind a later, wrong one.
+///   auto st = detail::stat_if_present("/dev/iommu", "backend", "cannot tell whether /dev/iommu exists");
+inline result<std::optional<struct stat>> stat_if_present(const std::string& path, const char* field,
+                                                          const char* what) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) == 0) return std::optional<struct stat>(st);
+    if (errno == ENOENT || errno == ENOTDIR) return std::optional<struct stat>();
+    return error{"stat", field, errno, what, error_origin::kernel};
+}
 inline bool is_dir(const std::string& path) {
     struct stat st {};
     return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
@@ -81,15 +92,11 @@ inline std::vector<std::string> list_dir(const std::string& path) {
     // is reported as the syscall's own error, not as a missing device, group or cdev.
     for (const char* bus : {"pci", "mdev"}) {
         std::string p = std::string(sysfs_root) + "/bus/" + bus + "/devices/" + loc.name;
-        struct stat st {};
-        if (::stat(p.c_str(), &st) == 0) {
-            if (S_ISDIR(st.st_mode)) {
-                loc.sysfs = p;
-                break;
-            }
-        } else if (errno != ENOENT && errno != ENOTDIR) {
-            return error{"stat", "name", errno, "reading the device's sysfs directory failed", error_origin::kernel}
-                .about(name);
+        auto st = detail::stat_if_present(p, "name", "reading the device's sysfs directory failed");
+        if (!st) return std::move(st.error()).about(name);
+        if (*st && S_ISDIR((*st)->st_mode)) {
+            loc.sysfs = std::move(p);
+            break;
         }
     }
     if (loc.sysfs.empty())
