@@ -39,12 +39,16 @@ using uapi::u32;
 using uapi::u64;
 using uapi::u8;
 
-/// Inline byte storage for an image of at most Capacity bytes, 8-aligned, zero-initialised.
+/// Inline byte storage for an image of at most Capacity bytes, 8-aligned. Not zero-initialised: whoever sets an
+/// image's size writes every byte below it (builders write the header, zero the gap to a flexible array, copy the
+/// trailer), and requests with room for a reply (prep_with_room, device_get_pci_hot_reset_info) zero that room,
+/// so nothing the kernel or request::read() can see is left unset. Zeroing all of it up front cost a
+/// set_irqs_request<32> 2-3x the hand-written C that fills the same struct (tests/bench/builders_bench).
 template <std::size_t Capacity>
 struct inline_storage {
     static_assert(Capacity > 0, "vfiopp: an image needs at least one byte");
     static constexpr std::size_t capacity = Capacity;
-    alignas(8) std::array<std::byte, Capacity> bytes{};
+    alignas(8) std::array<std::byte, Capacity> bytes;
     std::span<std::byte> span() noexcept { return bytes; }
     std::span<const std::byte> span() const noexcept { return bytes; }
 };
@@ -326,6 +330,9 @@ template <const auto& Def, std::size_t Capacity, typename R = returning_of<Def>>
     static_assert(detail::has_size_field<A>(), "vfiopp: prep_with_room needs a struct whose first field is argsz or size");
     request<Def, inline_storage<Capacity>, R> r;
     detail::put_header(r, arg, static_cast<u32>(sizeof(A)));
+    // the room is where the kernel writes its reply, and io::negotiate() grows argsz over it: zero, so that a
+    // reply shorter than the room leaves nothing unset for read() or a capability-chain view
+    detail::image_access::zero(r, sizeof(A), Capacity - sizeof(A));
     return r;
 }
 

@@ -522,6 +522,8 @@ template <std::size_t MaxDevices>
 [[nodiscard]] inline pci_hot_reset_info_request<MaxDevices> device_get_pci_hot_reset_info() {
     pci_hot_reset_info_request<MaxDevices> r;
     detail::put_header(r, uapi::vfio_pci_hot_reset_info{}, static_cast<u32>(r.capacity()));
+    // argsz covers the whole storage (the kernel's reply room): zero what the header does not
+    detail::image_access::zero(r, sizeof(uapi::vfio_pci_hot_reset_info), r.capacity() - sizeof(uapi::vfio_pci_hot_reset_info));
     return r;
 }
 
