@@ -16,6 +16,7 @@
 // call. A traced program behaves as untraced: every signal is delivered on restart except the tracer's own syscall
 // stops, group-stops are left stopped with PTRACE_LISTEN, and in -p mode SIGINT/SIGTERM/SIGHUP detach every thread
 // (interrupted, then released with any signal it was about to get) and vfio-trace exits 0.
+#include "vfio-trace/capture.hpp"
 #include "vfio-trace/fds.hpp"
 #include "vfio-trace/memory.hpp"
 #include "vfio-trace/output.hpp"
@@ -158,7 +159,6 @@ void tracer::emit(const vt::record& r) {
 void tracer::capture_ioctl(thread& t, pending_call& c) {
     const int fd = static_cast<int>(c.args[0]);
     const auto code = static_cast<std::uint32_t>(c.args[1]);
-    const std::uint64_t arg = c.args[2];
     vt::fd_kind kind = t.fds->lookup(t.tid, fd, opt_.assume);
     const bool vfio_type = ((code >> 8) & 0xff) == ';';  // VFIO and iommufd share the ioctl type ';'
     if (kind == vt::fd_kind::other && !vfio_type) return;  // neither a VFIO fd nor a VFIO code: not ours
@@ -168,103 +168,14 @@ void tracer::capture_ioctl(thread& t, pending_call& c) {
     r.fd = fd;
     r.kind = kind;
     r.code = code;
-    r.arg = arg;
-    if (auto rk = vt::registry_kind(kind)) r.info = uapi::find_ioctl(code, *rk, uapi::abi_kind::mainline);
-    if (r.info) {
-        auto ctx = ctx_for(t);
-        uapi::visit_ioctl(*r.info, [&](const auto& def) {
-            using A = typename std::decay_t<decltype(def)>::arg_type;
-            if (def.arg == uapi::arg_kind::value) {
-                r.value = arg;
-                if (def.code == uapi::vfio::check_extension.code || def.code == uapi::vfio::set_iommu.code)
-                    if (auto n = uapi::kernel_name(static_cast<uapi::extension>(arg))) r.value_name = std::string(*n);
-            }
-            if constexpr (!std::is_same_v<A, uapi::no_arg>) {
-                if (def.arg == uapi::arg_kind::value || def.arg == uapi::arg_kind::none) return;
-                auto img = vt::read_image<A>(t.tid, arg);
-                c.in_image = img.bytes;
-                if (img.bytes.empty() && !img.complete) {
-                    r.request.note(fmt::format("argument at {:#x} unreadable: {}", arg, vt::errno_text(img.err)));
-                    return;
-                }
-                r.request = vt::render_image(def, img.bytes, {}, vt::phase::request, ctx);
-                if (!img.complete)
-                    r.request.note(fmt::format("only {} of {} bytes readable: {}", img.bytes.size(), img.declared,
-                                               vt::errno_text(img.err)));
-                if (img.clipped) r.request.note(fmt::format("argsz {} clipped to {}", img.declared, img.bytes.size()));
-            }
-        });
-    }
+    r.arg = c.args[2];
+    vt::capture_request(r, c.in_image, ctx_for(t));
     c.ioctl = std::move(r);
 }
 
 void tracer::finish_ioctl(thread& t, pending_call& c, std::int64_t rval, bool is_error) {
     vt::record r = std::move(*c.ioctl);
-    r.ret = rval;
-    r.err = is_error ? static_cast<int>(-rval) : 0;
-    if (r.info) {
-        auto ctx = ctx_for(t);
-        uapi::visit_ioctl(*r.info, [&](const auto& def) {
-            using A = typename std::decay_t<decltype(def)>::arg_type;
-            if constexpr (!std::is_same_v<A, uapi::no_arg> && !std::is_same_v<A, char>) {
-                if ((def.arg == uapi::arg_kind::out || def.arg == uapi::arg_kind::inout) && !c.in_image.empty()) {
-                    auto now = vt::read_remote(t.tid, r.arg, c.in_image.size());
-                    // The reply: always on success; on failure only when the kernel wrote something back
-                    // (IOAS_IOVA_RANGES' EMSGSIZE sets num_iovas, GET_PCI_HOT_RESET_INFO's ENOSPC sets count).
-                    if (!r.err || now.bytes != c.in_image) {
-                        auto reply = vt::render_image(def, now.bytes, c.in_image, vt::phase::reply, ctx);
-                        if (now.bytes == c.in_image && reply.text == r.request.text) {
-                            reply.text = "(unchanged)";
-                            reply.js = vt::json::object();
-                        }
-                        r.reply = std::move(reply);
-                    }
-                    if (!r.err && def.ret.kind == uapi::returns::out_fd && now.bytes.size() >= def.ret.fd_offset + 4u) {
-                        std::int32_t nfd;
-                        std::memcpy(&nfd, now.bytes.data() + def.ret.fd_offset, 4);
-                        if (nfd >= 0) {
-                            r.new_fd = nfd;
-                            r.new_fd_kind = vt::fd_kind::other;  // a fault queue / vEVENTQ: read(2), not ioctl
-                            if constexpr (uapi::described<A>)
-                                uapi::for_each_field(uapi::layout_of<A>, [&](auto f) {
-                                    if (f.offset == def.ret.fd_offset) r.new_fd_field = std::string(f.name);
-                                });
-                        }
-                    }
-                    if constexpr (std::is_same_v<A, uapi::vfio_device_feature>) {
-                        // MIG_DEVICE_STATE SET writes the data transfer fd (or -1) into the payload's data_fd; it
-                        // is VFIO's migration data fd (VFIO_MIG_GET_PRECOPY_INFO is issued on it)
-                        uapi::vfio_device_feature h{};
-                        std::memcpy(&h, now.bytes.data(), std::min(sizeof h, now.bytes.size()));
-                        auto id = static_cast<uapi::device_feature_id>(h.flags.bits() & 0xffff);
-                        constexpr std::size_t data_fd_at =
-                            sizeof(uapi::vfio_device_feature) +
-                            vfiopp_out_fd(std::type_identity<uapi::vfio_device_feature_mig_state>{});
-                        if (!r.err && id == uapi::device_feature_id::mig_device_state &&
-                            h.flags.has(uapi::device_feature_flag::set) && now.bytes.size() >= data_fd_at + 4) {
-                            std::int32_t nfd;
-                            std::memcpy(&nfd, now.bytes.data() + data_fd_at, 4);
-                            if (nfd >= 0) {
-                                r.new_fd = nfd;
-                                r.new_fd_kind = vt::fd_kind::migration_data;
-                                r.new_fd_field = "data_fd";
-                            }
-                        }
-                        // DMA_BUF GET returns a dma-buf fd as the ioctl's value
-                        if (!r.err && id == uapi::device_feature_id::dma_buf && h.flags.has(uapi::device_feature_flag::get) &&
-                            !h.flags.has(uapi::device_feature_flag::probe) && rval > 0) {
-                            r.new_fd = static_cast<int>(rval);
-                            r.new_fd_kind = vt::fd_kind::other;
-                        }
-                    }
-                }
-            }
-            if (!r.err && def.ret.kind == uapi::returns::new_fd) {
-                r.new_fd = static_cast<int>(rval);
-                r.new_fd_kind = def.code == uapi::vfio::group_get_device_fd.code ? vt::fd_kind::device : vt::fd_kind::other;
-            }
-        });
-    }
+    vt::finish_reply(r, c.in_image, rval, is_error, ctx_for(t));
     if (r.new_fd) t.fds->set(*r.new_fd, r.new_fd_kind);
     emit(r);
 }

@@ -3,8 +3,8 @@
 // process_vm_readv, so the whole path runs as in the tracer: read_remote's page-by-page reads, read_image's argsz
 // (clipped at max_image), render_image at entry (request) and exit (reply, with the request image), the arrays an
 // iommufd ioctl points to, the out-fd and feature-fd bookkeeping, then the record as a text line and a JSON line and
-// the --summary. The glue between them (which image is read and rendered when) restates tracer::capture_ioctl and
-// tracer::finish_ioctl of examples/vfio-trace.cpp, which are members of its ptrace loop.
+// the --summary. Entry and exit are the tool's own vt::capture_request and vt::finish_reply (capture.hpp), which
+// its ptrace loop calls too; only the fd-table lookup and the syscall stops are left out.
 //
 // Input: a 32-byte header, then the tracee's memory:
 //   u8 kind   fd kind (mod 6: other, container, group, device, iommufd, migration-data)
@@ -20,6 +20,7 @@
 // text is one line; the JSON line is one line, parses back, and names the code; a path read from the tracee is
 // classified as a VFIO fd only when it is one of VFIO's device node forms (or an --assume-kind path), and never
 // holds a NUL.
+#include "vfio-trace/capture.hpp"
 #include "vfio-trace/fds.hpp"
 #include "vfio-trace/memory.hpp"
 #include "vfio-trace/output.hpp"
@@ -88,101 +89,6 @@ T take(const std::uint8_t* p) {
     T v;
     std::memcpy(&v, p, sizeof v);
     return v;
-}
-
-// tracer::capture_ioctl (examples/vfio-trace.cpp), without the fd table lookup
-void capture(vt::record& r, std::vector<std::byte>& in_image, const vt::render_ctx& ctx) {
-    if (auto rk = vt::registry_kind(r.kind)) r.info = uapi::find_ioctl(r.code, *rk, uapi::abi_kind::mainline);
-    if (!r.info) return;
-    const std::uint64_t arg = r.arg;
-    uapi::visit_ioctl(*r.info, [&](const auto& def) {
-        using A = typename std::decay_t<decltype(def)>::arg_type;
-        if (def.arg == uapi::arg_kind::value) {
-            r.value = arg;
-            if (def.code == uapi::vfio::check_extension.code || def.code == uapi::vfio::set_iommu.code)
-                if (auto n = uapi::kernel_name(static_cast<uapi::extension>(arg))) r.value_name = std::string(*n);
-        }
-        if constexpr (!std::is_same_v<A, uapi::no_arg>) {
-            if (def.arg == uapi::arg_kind::value || def.arg == uapi::arg_kind::none) return;
-            auto img = vt::read_image<A>(ctx.tid, arg);
-            in_image = img.bytes;
-            if (img.bytes.empty() && !img.complete) {
-                r.request.note(fmt::format("argument at {:#x} unreadable: {}", arg, vt::errno_text(img.err)));
-                return;
-            }
-            if (img.bytes.size() > vt::max_image + 256) fail("read_image read more than max_image");
-            r.request = vt::render_image(def, img.bytes, {}, vt::phase::request, ctx);
-            if (!img.complete)
-                r.request.note(fmt::format("only {} of {} bytes readable: {}", img.bytes.size(), img.declared,
-                                           vt::errno_text(img.err)));
-            if (img.clipped) r.request.note(fmt::format("argsz {} clipped to {}", img.declared, img.bytes.size()));
-        }
-    });
-}
-
-// tracer::finish_ioctl (examples/vfio-trace.cpp)
-void finish(vt::record& r, const std::vector<std::byte>& in_image, std::int64_t rval, bool is_error,
-            const vt::render_ctx& ctx, vt::fd_table& fds) {
-    r.ret = rval;
-    r.err = is_error ? static_cast<int>(-rval) : 0;
-    if (r.info) {
-        uapi::visit_ioctl(*r.info, [&](const auto& def) {
-            using A = typename std::decay_t<decltype(def)>::arg_type;
-            if constexpr (!std::is_same_v<A, uapi::no_arg> && !std::is_same_v<A, char>) {
-                if ((def.arg == uapi::arg_kind::out || def.arg == uapi::arg_kind::inout) && !in_image.empty()) {
-                    auto now = vt::read_remote(ctx.tid, r.arg, in_image.size());
-                    if (!r.err || now.bytes != in_image) {
-                        auto reply = vt::render_image(def, now.bytes, in_image, vt::phase::reply, ctx);
-                        if (now.bytes == in_image && reply.text == r.request.text) {
-                            reply.text = "(unchanged)";
-                            reply.js = vt::json::object();
-                        }
-                        r.reply = std::move(reply);
-                    }
-                    if (!r.err && def.ret.kind == uapi::returns::out_fd && now.bytes.size() >= def.ret.fd_offset + 4u) {
-                        std::int32_t nfd;
-                        std::memcpy(&nfd, now.bytes.data() + def.ret.fd_offset, 4);
-                        if (nfd >= 0) {
-                            r.new_fd = nfd;
-                            r.new_fd_kind = vt::fd_kind::other;
-                            if constexpr (uapi::described<A>)
-                                uapi::for_each_field(uapi::layout_of<A>, [&](auto f) {
-                                    if (f.offset == def.ret.fd_offset) r.new_fd_field = std::string(f.name);
-                                });
-                        }
-                    }
-                    if constexpr (std::is_same_v<A, uapi::vfio_device_feature>) {
-                        uapi::vfio_device_feature h{};
-                        std::memcpy(&h, now.bytes.data(), std::min(sizeof h, now.bytes.size()));
-                        auto id = static_cast<uapi::device_feature_id>(h.flags.bits() & 0xffff);
-                        constexpr std::size_t data_fd_at =
-                            sizeof(uapi::vfio_device_feature) +
-                            vfiopp_out_fd(std::type_identity<uapi::vfio_device_feature_mig_state>{});
-                        if (!r.err && id == uapi::device_feature_id::mig_device_state &&
-                            h.flags.has(uapi::device_feature_flag::set) && now.bytes.size() >= data_fd_at + 4) {
-                            std::int32_t nfd;
-                            std::memcpy(&nfd, now.bytes.data() + data_fd_at, 4);
-                            if (nfd >= 0) {
-                                r.new_fd = nfd;
-                                r.new_fd_kind = vt::fd_kind::migration_data;
-                                r.new_fd_field = "data_fd";
-                            }
-                        }
-                        if (!r.err && id == uapi::device_feature_id::dma_buf && h.flags.has(uapi::device_feature_flag::get) &&
-                            !h.flags.has(uapi::device_feature_flag::probe) && rval > 0) {
-                            r.new_fd = static_cast<int>(rval);
-                            r.new_fd_kind = vt::fd_kind::other;
-                        }
-                    }
-                }
-            }
-            if (!r.err && def.ret.kind == uapi::returns::new_fd) {
-                r.new_fd = static_cast<int>(rval);
-                r.new_fd_kind = def.code == uapi::vfio::group_get_device_fd.code ? vt::fd_kind::device : vt::fd_kind::other;
-            }
-        });
-    }
-    if (r.new_fd) fds.set(*r.new_fd, r.new_fd_kind);
 }
 
 void check_output(const vt::record& r) {
@@ -271,12 +177,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     vt::remote_reader = read_tracee;
     mem = {base, before, (flags & 0x8) != 0};
     std::vector<std::byte> in_image;
-    capture(r, in_image, ctx);
+    vt::capture_request(r, in_image, ctx);
+    if (in_image.size() > vt::max_image + 256) fail("read_image read more than max_image");
     mem.bytes = after;
     const bool is_error = flags & 0x2;
     std::int64_t rval = rval_in;
     if (is_error && (rval >= 0 || rval < -4095)) rval = -EFAULT;  // the kernel's error returns
-    finish(r, in_image, rval, is_error, ctx, fds);
+    vt::finish_reply(r, in_image, rval, is_error, ctx);
+    if (r.new_fd) fds.set(*r.new_fd, r.new_fd_kind);
     check_output(r);
     if (flags & 0x10) {  // the call unfinished: the thread died or was detached inside it
         r.finished = false;
