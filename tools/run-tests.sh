@@ -3,7 +3,7 @@
 #  1. tools/setup-debian.sh installs every package and downloads the kernels and 7.3 headers into the cache;
 #  2. builds the tests whose code a sanitizer can check with Clang 19, ASan and UBSan and runs them: unit, golden,
 #     fuzz (libFuzzer smoke runs on the checked-in corpora) and the library's own VM tests; the first run builds the
-#     iommufd kernel into the cache (in the background from the start: ~11-13 minutes of both cores; later runs
+#     iommufd kernel into the cache (in the background from the start: 6.5-20 minutes of both cores, by machine; later runs
 #     reuse it);
 #  3. builds everything with GCC 12 and runs every test, VM suites included (the unit executables in step 4);
 #  4. tools/coverage.sh: line coverage of include/vfiopp from the unit tests (gcov), and every refusal site that no
@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 JOBS=${JOBS:-$(nproc)}
 bash tools/setup-debian.sh
 
-# The 7.3 test kernel (tools/build-kernel.sh, about 10-13 minutes of both cores from scratch; nothing when cached)
+# The 7.3 test kernel (tools/build-kernel.sh, 6.5-20 minutes of both cores from scratch by machine; nothing when cached)
 # builds in the background from here, at a lower priority than the compilers, filling the cores the builds and
 # tests leave idle. Its CTest fixture (vm_kernel_build) takes the same lock, waits for this build and reports it;
 # a failed build here is retried and reported there.
