@@ -131,7 +131,8 @@ public:
     static_assert(std::is_trivially_copyable_v<arg_type> && std::is_standard_layout_v<arg_type>,
                   "vfiopp: the ioctl's argument type must be a mirrored kernel struct");
 
-    /// An empty image (size 0) in inline storage; builders fill it.
+    /// An empty image (size 0) in inline storage; builders fill it. Until one does, the storage's bytes are
+    /// unspecified (not zeroed): header() and read() are meaningful only after a builder or the kernel wrote them.
     request() noexcept
         requires(!std::is_same_v<Storage, external_storage>)
     = default;
