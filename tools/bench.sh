@@ -68,8 +68,8 @@ for cc in gcc clang; do
     done
     sed -n "s/^fact | /fact | $label | /p" "$out/$p-$cc-1.txt" >>"$out/lines"
     awk -F' \\| ' -v label="$label" '
-      { key = $1 " | " $2; v = $5; sub(/x$/, "", v); n[key]++; val[key, n[key]] = v + 0; line[key, n[key]] = $0
-        if (!(key in seen)) { seen[key] = 1; order[++keys] = key } }
+      { key = $1 " | " $2; v = $5; sub(/x$/, "", v); if (++n[key] == 1) order[++keys] = key
+        val[key, n[key]] = v + 0; line[key, n[key]] = $0 }
       END { for (k = 1; k <= keys; k++) { key = order[k]; m = n[key]
               for (i = 1; i <= m; i++) idx[i] = i
               for (i = 1; i <= m; i++) for (j = i + 1; j <= m; j++)

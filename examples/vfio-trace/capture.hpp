@@ -26,7 +26,6 @@ namespace vfio_trace {
 /// r.request, with a note when it was unreadable, short or clipped at max_image.
 ///   vt::record r; r.kind = kind; r.code = code; r.arg = arg; vt::capture_request(r, c.in_image, ctx);
 inline void capture_request(record& r, std::vector<std::byte>& in_image, const render_ctx& ctx) {
-    namespace uapi = vfiopp::uapi;
     const std::uint64_t arg = r.arg;
     if (auto rk = registry_kind(r.kind)) r.info = uapi::find_ioctl(r.code, *rk, uapi::abi_kind::mainline);
     if (r.info) {
@@ -61,7 +60,6 @@ inline void capture_request(record& r, std::vector<std::byte>& in_image, const r
 ///   vt::finish_reply(r, c.in_image, rval, is_error, ctx); if (r.new_fd) fds.set(*r.new_fd, r.new_fd_kind);
 inline void finish_reply(record& r, const std::vector<std::byte>& in_image, std::int64_t rval, bool is_error,
                          const render_ctx& ctx) {
-    namespace uapi = vfiopp::uapi;
     r.ret = rval;
     r.err = is_error ? static_cast<int>(-rval) : 0;
     if (r.info) {
